@@ -1,0 +1,1 @@
+//! The shared clock and the room's schedule.

@@ -1,0 +1,1 @@
+//! Seeded discrete-event network simulator for onbeat.

@@ -1,0 +1,1 @@
+//! End-to-end tests across onbeat crates live in `tests/`.
