@@ -8,5 +8,5 @@ mod phase;
 mod reject;
 
 pub use clock::{ClockId, ClockPing, ClockPong};
-pub use phase::{Phase, PhaseName};
+pub use phase::{PHASE_NAME_MAX, Phase, PhaseName};
 pub use reject::RejectCode;

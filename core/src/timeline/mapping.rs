@@ -1,0 +1,143 @@
+//! The presented clock: how local time is turned into shared (server) time.
+//!
+//! Estimates jump when a good sample arrives; the presented clock must not.
+//! It follows the estimate with a rate change of at most `max_slew` (1% by
+//! default), so that a countdown never visibly stutters and shared time never
+//! runs backwards. Only a gap larger than the step threshold is closed at once.
+
+use crate::time::Instant;
+
+/// Offset of the presented clock as a function of local time.
+///
+/// From `anchor` on, the offset grows at `rate` and additionally moves toward
+/// closing `gap` at `slew`, until the gap is closed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Mapping {
+    /// Local instant at which the mapping was last set.
+    pub anchor: Instant,
+    /// Offset (server − local, µs) at `anchor`.
+    pub offset: f64,
+    /// Drift of the offset, as a fraction (µs per µs).
+    pub rate: f64,
+    /// Correction still to apply, µs (signed).
+    pub gap: f64,
+    /// Maximum correction rate, as a fraction (µs per µs).
+    pub slew: f64,
+}
+
+impl Mapping {
+    /// Microseconds from `anchor` to `now`; instants before the anchor read as
+    /// the anchor so that the mapping never runs backwards.
+    fn elapsed(&self, now: Instant) -> f64 {
+        now.saturating_duration_since(self.anchor).as_micros() as f64
+    }
+
+    /// Time at which the gap is closed, µs after the anchor.
+    fn slew_end(&self) -> f64 {
+        if self.slew > 0.0 { abs(self.gap) / self.slew } else { 0.0 }
+    }
+
+    /// The presented offset at local `now`, µs.
+    pub(crate) fn offset_at(&self, now: Instant) -> f64 {
+        let dt = self.elapsed(now);
+        let corrected = if dt >= self.slew_end() {
+            self.gap
+        } else {
+            signum(self.gap) * self.slew * dt
+        };
+        self.offset + self.rate * dt + corrected
+    }
+
+    /// The local instant at which local time plus the presented offset
+    /// reaches `server` (µs of server time), or `None` if it is out of range.
+    pub(crate) fn local_time_of(&self, server: f64) -> Option<Instant> {
+        let base = self.anchor.as_micros() as f64 + self.offset;
+        let d = server - base;
+        let fast = 1.0 + self.rate + signum(self.gap) * self.slew;
+        let end = self.slew_end();
+        let dt = if d <= end * fast {
+            d / fast
+        } else {
+            (d - self.gap) / (1.0 + self.rate)
+        };
+        let local = self.anchor.as_micros() as f64 + ceil(dt);
+        if !(0.0..=u64::MAX as f64).contains(&local) {
+            return None;
+        }
+        Some(Instant::from_micros(local as u64))
+    }
+}
+
+pub(crate) fn abs(v: f64) -> f64 {
+    if v < 0.0 { -v } else { v }
+}
+
+fn signum(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// `f64::floor` is not in `core`; values here are far inside the `i64` range.
+pub(crate) fn floor(v: f64) -> f64 {
+    let t = v as i64 as f64;
+    if t > v { t - 1.0 } else { t }
+}
+
+/// `f64::ceil` is not in `core`; values here are far inside the `i64` range.
+pub(crate) fn ceil(v: f64) -> f64 {
+    let t = v as i64 as f64;
+    if t < v { t + 1.0 } else { t }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(gap: f64) -> Mapping {
+        Mapping {
+            anchor: Instant::from_micros(1_000_000),
+            offset: 500.0,
+            rate: 50e-6,
+            gap,
+            slew: 0.01,
+        }
+    }
+
+    #[test]
+    fn slews_at_the_configured_rate_then_follows_the_drift() {
+        let m = mapping(-2_000.0);
+        // 100 ms in: 1 ms of the 2 ms gap closed, plus 5 µs of drift.
+        let at = m.offset_at(Instant::from_micros(1_100_000));
+        assert!((at - (500.0 + 5.0 - 1_000.0)).abs() < 1e-6, "{at}");
+        // Gap closes after 200 ms; afterwards only drift.
+        let at = m.offset_at(Instant::from_micros(2_000_000));
+        assert!((at - (500.0 + 50.0 - 2_000.0)).abs() < 1e-6, "{at}");
+    }
+
+    #[test]
+    fn inverse_matches_forward() {
+        for gap in [-3_000.0, 0.0, 2_500.0] {
+            let m = mapping(gap);
+            for t in [1_000_000u64, 1_050_000, 1_300_000, 9_000_000] {
+                let now = Instant::from_micros(t);
+                let server = t as f64 + m.offset_at(now);
+                let back = m.local_time_of(server).unwrap().as_micros();
+                assert!(back.abs_diff(t) <= 1, "gap {gap}: {t} -> {back}");
+            }
+        }
+    }
+
+    #[test]
+    fn rounding_helpers() {
+        assert_eq!(floor(-1.5), -2.0);
+        assert_eq!(floor(1.5), 1.0);
+        assert_eq!(ceil(-1.5), -1.0);
+        assert_eq!(ceil(1.5), 2.0);
+        assert_eq!(ceil(2.0), 2.0);
+    }
+}
