@@ -34,7 +34,11 @@ impl Mapping {
 
     /// Time at which the gap is closed, µs after the anchor.
     fn slew_end(&self) -> f64 {
-        if self.slew > 0.0 { abs(self.gap) / self.slew } else { 0.0 }
+        if self.slew > 0.0 {
+            abs(self.gap) / self.slew
+        } else {
+            0.0
+        }
     }
 
     /// The presented offset at local `now`, µs.

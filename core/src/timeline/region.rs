@@ -100,7 +100,6 @@ impl Region {
     }
 
     /// The lowest and highest drift (µs/s) any model allows.
-    #[cfg(test)]
     pub(crate) fn rate_range(&self) -> Option<(f64, f64)> {
         let mut it = self.vertices.iter().map(|&(_, b)| b);
         let first = it.next()?;

@@ -86,10 +86,16 @@ impl Timeline {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         // Phases over before `now` would be announced too late to matter.
-        while self.phase_at(self.next_upcoming).is_some_and(|p| p.ends_at <= self.now) {
+        while self
+            .phase_at(self.next_upcoming)
+            .is_some_and(|p| p.ends_at <= self.now)
+        {
             self.next_upcoming += 1;
         }
-        while self.phase_at(self.next_began).is_some_and(|p| p.ends_at <= self.now) {
+        while self
+            .phase_at(self.next_began)
+            .is_some_and(|p| p.ends_at <= self.now)
+        {
             self.next_began += 1;
         }
     }
@@ -121,8 +127,14 @@ impl Timeline {
     /// When the next event is due, or `None` once the schedule is over.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let began = self.phase_at(self.next_began).map(|p| p.starts_at);
-        let upcoming = self.phase_at(self.next_upcoming).map(|p| self.announce_at(&p));
-        let finish = if self.finish_reported { None } else { self.end() };
+        let upcoming = self
+            .phase_at(self.next_upcoming)
+            .map(|p| self.announce_at(&p));
+        let finish = if self.finish_reported {
+            None
+        } else {
+            self.end()
+        };
         [began, upcoming, finish].into_iter().flatten().min()
     }
 
@@ -191,7 +203,10 @@ impl Timeline {
         if self.schedule.phases().is_empty() {
             return Some(self.start);
         }
-        let len = self.schedule.round_length().saturating_mul(u64::from(rounds));
+        let len = self
+            .schedule
+            .round_length()
+            .saturating_mul(u64::from(rounds));
         Some(self.start + len)
     }
 
@@ -204,7 +219,11 @@ impl Timeline {
         }
         let round = g / n;
         let index = (g % n) as usize;
-        if self.schedule.round_limit().is_some_and(|r| round >= u64::from(r)) {
+        if self
+            .schedule
+            .round_limit()
+            .is_some_and(|r| round >= u64::from(r))
+        {
             return None;
         }
         let round = u32::try_from(round).ok()?;
@@ -229,3 +248,6 @@ impl Timeline {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

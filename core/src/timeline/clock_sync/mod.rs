@@ -381,18 +381,73 @@ impl ClockSync {
         Some((base + lo - wander, base + hi + wander))
     }
 
-    /// Points the presented clock at the middle of what the samples allow,
-    /// slewing toward it, or stepping when the gap is too large to slew.
+    /// The best point estimate: the drift from a regression over the window
+    /// that trusts short round trips most (kept within what the samples allow),
+    /// and at that drift the middle of the offsets every sample allows. The
+    /// middle of an intersection uses the quickest forward and the quickest
+    /// return path independently, which no single sample can.
+    ///
+    /// Returns the absolute offset (µs) at local `now` and the drift (µs/µs).
+    fn target(&self, now: Instant) -> Option<(f64, f64)> {
+        let (rate_lo, rate_hi) = self.region.rate_range()?;
+        let rate = self.regression_rate().clamp(rate_lo, rate_hi);
+        let (mut a_lo, mut a_hi) = (f64::MIN, f64::MAX);
+        for s in &self.samples {
+            let strip = self.strip(s);
+            a_lo = a_lo.max(strip.lo - rate * strip.x);
+            a_hi = a_hi.min(strip.hi - rate * strip.x);
+        }
+        let x = secs_between(now, self.reference);
+        let offset = if a_lo <= a_hi {
+            self.base as f64 + (a_lo + a_hi) / 2.0 + rate * x
+        } else {
+            // Rounding at a vertex of the region; its range is as good a centre.
+            let (lo, hi) = self.offset_range(now)?;
+            (lo + hi) / 2.0
+        };
+        Some((offset, rate * 1e-6))
+    }
+
+    /// Weighted least-squares drift (µs/s) of the sample midpoints. A sample
+    /// whose round trip exceeds the window's shortest by `e` µs weighs
+    /// `1 / (e + 500)²`: queueing, not the path, is what makes midpoints wrong.
+    fn regression_rate(&self) -> f64 {
+        let min_half = self
+            .samples
+            .iter()
+            .map(|s| (s.hi - s.lo) as f64 / 2.0)
+            .fold(f64::MAX, f64::min);
+        let (mut sw, mut sx, mut sy) = (0.0, 0.0, 0.0);
+        let points = || {
+            self.samples.iter().map(move |s| {
+                let excess = (s.hi - s.lo) as f64 / 2.0 - min_half;
+                let w = 1.0 / ((excess + 500.0) * (excess + 500.0));
+                let x = secs_between(s.at, self.reference);
+                let y = (s.lo - self.base) as f64 / 2.0 + (s.hi - self.base) as f64 / 2.0;
+                (w, x, y)
+            })
+        };
+        for (w, x, y) in points() {
+            sw += w;
+            sx += w * x;
+            sy += w * y;
+        }
+        let (mx, my) = (sx / sw, sy / sw);
+        let (mut sxx, mut sxy) = (0.0, 0.0);
+        for (w, x, y) in points() {
+            sxx += w * (x - mx) * (x - mx);
+            sxy += w * (x - mx) * (y - my);
+        }
+        // Samples too close together say nothing about drift.
+        if sxx * 1e12 < sw { 0.0 } else { sxy / sxx }
+    }
+
+    /// Points the presented clock at the target, slewing toward it, or
+    /// stepping when the gap is too large to slew.
     fn retarget(&mut self, now: Instant, restarted: bool) {
-        let horizon = self.config.interval.as_micros().max(1);
-        let Some((lo, hi)) = self.offset_range(now) else {
+        let Some((target, rate)) = self.target(now) else {
             return;
         };
-        let Some((lo2, hi2)) = self.offset_range(now + Duration::from_micros(horizon)) else {
-            return;
-        };
-        let target = (lo + hi) / 2.0;
-        let rate = ((lo2 + hi2) / 2.0 - target) / horizon as f64;
         let slew = f64::from(self.config.max_slew_ppm) * 1e-6;
         let fresh = Mapping {
             anchor: now,
@@ -410,7 +465,9 @@ impl ClockSync {
         if restarted || abs(gap) > self.config.step_threshold.as_micros() as f64 {
             if gap < 0.0 && !restarted {
                 if let Some(e) = self.estimate(now) {
-                    let held = self.hold.map_or(e.server_time, |(_, h)| h.max(e.server_time));
+                    let held = self
+                        .hold
+                        .map_or(e.server_time, |(_, h)| h.max(e.server_time));
                     self.hold = Some((now, held));
                 }
             }
@@ -429,3 +486,6 @@ impl ClockSync {
 fn secs_between(at: Instant, reference: Instant) -> f64 {
     at.signed_micros_since(reference) as f64 * 1e-6
 }
+
+#[cfg(test)]
+mod tests;
