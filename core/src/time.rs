@@ -15,12 +15,16 @@ use serde::{Deserialize, Serialize};
 ///
 /// Instants from different clocks (a client's and the server's) are not
 /// comparable; the timeline module converts between them explicitly.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Instant(u64);
 
 /// A non-negative span of time in microseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Duration(u64);
 
@@ -213,8 +217,14 @@ mod tests {
     #[test]
     fn arithmetic_saturates_instead_of_panicking() {
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
-        assert_eq!(Instant::ZERO.saturating_sub(Duration::from_secs(1)), Instant::ZERO);
-        assert_eq!(Instant::from_millis(1) - Instant::from_millis(2), Duration::ZERO);
+        assert_eq!(
+            Instant::ZERO.saturating_sub(Duration::from_secs(1)),
+            Instant::ZERO
+        );
+        assert_eq!(
+            Instant::from_millis(1) - Instant::from_millis(2),
+            Duration::ZERO
+        );
         assert_eq!(Instant::ZERO.checked_sub(Duration::from_micros(1)), None);
         assert_eq!(Duration::MAX.checked_add(Duration::from_micros(1)), None);
     }
