@@ -53,40 +53,28 @@ impl Region {
         Region { vertices }
     }
 
-    /// Whether no model is left.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.vertices.is_empty()
-    }
-
-    /// Keeps only models that satisfy `strip`. Returns the narrowed region,
-    /// which is empty when the strip contradicts what is already known.
-    pub(crate) fn clipped(&self, strip: Strip) -> Region {
-        // Both sides of the strip as half-planes `na·a + nb·b ≤ c`.
-        let upper = self.clip_half_plane(1.0, strip.x, strip.hi);
-        upper.clip_half_plane(-1.0, -strip.x, -strip.lo)
-    }
-
-    fn clip_half_plane(&self, na: f64, nb: f64, c: f64) -> Region {
-        // Sutherland–Hodgman against one edge. A small tolerance keeps a
-        // degenerate (zero-width) region alive despite rounding; the strips are
-        // already widened by more than this, so honesty is not at stake.
-        const EPS: f64 = 1e-9;
-        let mut out: Vec<(f64, f64), MAX_VERTICES> = Vec::new();
-        let n = self.vertices.len();
-        for i in 0..n {
-            let p = self.vertices[i];
-            let q = self.vertices[(i + 1) % n];
-            let dp = na * p.0 + nb * p.1 - c;
-            let dq = na * q.0 + nb * q.1 - c;
-            if dp <= EPS {
-                let _ = out.push(p);
-            }
-            if (dp <= EPS) != (dq <= EPS) {
-                let t = dp / (dp - dq);
-                let _ = out.push((p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1)));
-            }
+    /// Keeps only models that satisfy `strip`. Returns `false`, leaving the
+    /// region as it was, when the strip contradicts what is already known.
+    pub(crate) fn clip(&mut self, strip: Strip) -> bool {
+        let Some((lo, hi)) = self.range_at(strip.x) else {
+            return false;
+        };
+        if lo >= strip.lo && hi <= strip.hi {
+            // Most strips in a window are wider than what the others already
+            // pin down; they cannot cut, so skip the clipping work.
+            return true;
         }
-        Region { vertices: out }
+        if hi < strip.lo || lo > strip.hi {
+            return false;
+        }
+        // Both sides of the strip as half-planes `na·a + nb·b ≤ c`.
+        let upper = clip_half_plane(&self.vertices, 1.0, strip.x, strip.hi);
+        let both = clip_half_plane(&upper, -1.0, -strip.x, -strip.lo);
+        if both.is_empty() {
+            return false;
+        }
+        self.vertices = both;
+        true
     }
 
     /// The lowest and highest offset (µs, relative to the base) any model allows
@@ -109,6 +97,36 @@ impl Region {
     }
 }
 
+/// Sutherland–Hodgman against one half-plane `na·a + nb·b ≤ c`. A small
+/// tolerance keeps a degenerate (zero-width) region alive despite rounding;
+/// the strips are already widened by more than this, so honesty is not at stake.
+fn clip_half_plane(
+    vertices: &[(f64, f64)],
+    na: f64,
+    nb: f64,
+    c: f64,
+) -> Vec<(f64, f64), MAX_VERTICES> {
+    const EPS: f64 = 1e-9;
+    let mut out = Vec::new();
+    let n = vertices.len();
+    for i in 0..n {
+        let p = vertices[i];
+        let q = vertices[(i + 1) % n];
+        let dp = na * p.0 + nb * p.1 - c;
+        let dq = na * q.0 + nb * q.1 - c;
+        // A convex polygon clipped by one half-plane gains at most one
+        // vertex, and MAX_VERTICES allows one per half-plane: pushes fit.
+        if dp <= EPS {
+            let _ = out.push(p);
+        }
+        if (dp <= EPS) != (dq <= EPS) {
+            let t = dp / (dp - dq);
+            let _ = out.push((p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +146,8 @@ mod tests {
     #[test]
     fn two_strips_pin_the_drift() {
         // A clock that runs 50 µs/s fast, observed ±5 µs at x = -10 s and x = 0.
-        let r = Region::new(strip(0.0, -5.0, 5.0), 500.0).clipped(strip(-10.0, -505.0, -495.0));
+        let mut r = Region::new(strip(0.0, -5.0, 5.0), 500.0);
+        assert!(r.clip(strip(-10.0, -505.0, -495.0)));
         let (rlo, rhi) = r.rate_range().unwrap();
         assert!(rlo >= 49.0 - 1e-9 && rhi <= 51.0 + 1e-9, "{rlo} {rhi}");
         let (lo, hi) = r.range_at(10.0).unwrap();
@@ -138,8 +157,12 @@ mod tests {
 
     #[test]
     fn contradicting_strip_empties_the_region() {
-        let r = Region::new(strip(0.0, -5.0, 5.0), 100.0).clipped(strip(-1.0, 1000.0, 1010.0));
-        assert!(r.is_empty());
-        assert_eq!(r.range_at(0.0), None);
+        let mut r = Region::new(strip(0.0, -5.0, 5.0), 100.0);
+        assert!(!r.clip(strip(-1.0, 1000.0, 1010.0)));
+        assert_eq!(
+            r.range_at(0.0),
+            Some((-5.0, 5.0)),
+            "a refused strip changes nothing"
+        );
     }
 }

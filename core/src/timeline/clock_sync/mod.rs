@@ -343,12 +343,10 @@ impl ClockSync {
         let mut region = Region::new(self.strip(&newest), f64::from(self.config.max_drift_ppm));
         let mut keep_from = 0;
         for i in (0..self.samples.len() - 1).rev() {
-            let narrowed = region.clipped(self.strip(&self.samples[i]));
-            if narrowed.is_empty() {
+            if !region.clip(self.strip(&self.samples[i])) {
                 keep_from = i + 1;
                 break;
             }
-            region = narrowed;
         }
         if keep_from > 0 {
             let kept = self.samples.len() - keep_from;
