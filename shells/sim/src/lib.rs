@@ -19,10 +19,13 @@
 //! same seed gives the same event log, bit for bit, on every platform.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod clock;
 pub mod event;
 pub mod link;
 pub mod log;
 pub mod metrics;
+pub mod plot;
 pub mod rng;
+pub mod scenario;
 pub mod sim;

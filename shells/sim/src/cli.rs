@@ -1,0 +1,111 @@
+//! The `onbeat-sim` command line.
+
+use std::time::Instant as WallClock;
+
+use clap::{Parser, Subcommand};
+
+use crate::plot::error_plot;
+use crate::scenario::clock::{Summary, run_seed, run_seeds};
+
+/// Seeded network simulations of onbeat's state machines.
+#[derive(Debug, Parser)]
+#[command(name = "onbeat-sim", version, about)]
+pub struct Cli {
+    /// The scenario to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Scenarios.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Clock synchronisation and phase firing across a room (see docs/simulation.md).
+    Clock(ClockArgs),
+}
+
+/// Options of `onbeat-sim clock`.
+#[derive(Debug, clap::Args)]
+pub struct ClockArgs {
+    /// Run seeds 0..N.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    /// Run only this seed (overrides --seeds); reproduces a failure exactly.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Clients per room.
+    #[arg(long, default_value_t = 100)]
+    pub clients: u32,
+    /// Worker threads (defaults to the machine's cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Draw the worst client's error and bound over time for the (first) seed.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<String>,
+}
+
+/// Runs the command; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Clock(args) => clock(&args),
+    }
+}
+
+fn clock(args: &ClockArgs) -> i32 {
+    let seeds: Vec<u64> = match args.seed {
+        Some(s) => vec![s],
+        None => (0..args.seeds).collect(),
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Wall time is reported, never fed into the simulation.
+    let started = WallClock::now();
+    let results = run_seeds(&seeds, args.clients, threads);
+    let wall_ms = started.elapsed().as_millis() as u64;
+    let summary = Summary::new(&results, args.clients);
+    if seeds.len() == 1 {
+        let r = &results[0];
+        println!(
+            "seed {}: mix {}, event log {:016x} ({} records)",
+            r.seed,
+            r.mix.label(),
+            r.hash,
+            r.records
+        );
+    }
+    print!("{}", summary.table());
+    for (seed, why) in &summary.failures {
+        println!("{why}");
+        println!(
+            "  reproduce: cargo run --release -p onbeat-sim -- clock --seed {seed} --clients {}",
+            args.clients
+        );
+    }
+    println!(
+        "event log hash over {} seeds: {:016x}",
+        summary.seeds, summary.hash
+    );
+    if let (Some(path), Some(&seed)) = (&args.plot, seeds.first()) {
+        let traced = run_seed(seed, args.clients, true);
+        let worst = (0..traced.trace.len())
+            .max_by_key(|&i| {
+                traced.trace[i]
+                    .iter()
+                    .skip(50)
+                    .map(|p| p.1.unsigned_abs())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        let points = traced.trace.get(worst).map_or(&[][..], |t| &t[..]);
+        match error_plot(path, seed, worst, points) {
+            Ok(()) => println!("plot of seed {seed}, client {worst}: {path}"),
+            Err(e) => {
+                eprintln!("plot failed: {e}");
+                return 2;
+            }
+        }
+    }
+    println!("{}", summary.json(wall_ms));
+    i32::from(!summary.failures.is_empty())
+}

@@ -1,0 +1,3 @@
+//! Scenarios: rooms of nodes, machines and links that the binary runs.
+
+pub mod clock;
