@@ -65,7 +65,14 @@ impl SeedResult {
             .flatten()
             .map(String::as_str)
             .collect();
-        (!parts.is_empty()).then(|| format!("seed {} failed: {}", self.seed, parts.join("; ")))
+        (!parts.is_empty()).then(|| {
+            format!(
+                "seed {} failed (event log {:016x}): {}",
+                self.seed,
+                self.hash,
+                parts.join("; ")
+            )
+        })
     }
 }
 
@@ -88,11 +95,12 @@ pub struct Summary {
     pub hash: u64,
 }
 
-fn features(mix: &Mix) -> [(&'static str, bool); 10] {
+fn features(mix: &Mix) -> [(&'static str, bool); 11] {
     [
         ("all", true),
         ("symmetric", !mix.asymmetric),
         ("asymmetric", mix.asymmetric),
+        ("no steps", !mix.client_steps),
         ("heavy jitter", mix.heavy_jitter),
         ("bursty loss", mix.loss && mix.bursty),
         ("duplication", mix.duplication),
@@ -194,6 +202,7 @@ impl Summary {
     /// between runs of the same seeds.
     pub fn json(&self, wall_ms: u64) -> Value {
         let t = &self.total;
+        let steady = &self.by_feature[3].2;
         json!({
             "seeds": self.seeds,
             "clients": self.clients,
@@ -213,6 +222,9 @@ impl Summary {
             "stepped": t.stepped,
             "failing_seeds": self.failures.len(),
             "first_failing_seed": self.failures.first().map(|f| f.0),
+            "no_steps_p99_error_us": steady.error.quantile(0.99),
+            "no_steps_bound_violations": steady.bound_violations,
+            "no_steps_backwards": steady.backwards,
             "event_log_hash": format!("{:016x}", self.hash),
             "wall_ms": wall_ms,
         })
