@@ -3,9 +3,8 @@
 //! Two encodings of the same messages: postcard (binary; no `alloc` needed,
 //! payloads borrowed from the frame) and JSON (needs `alloc`). Decoders take
 //! untrusted bytes: they refuse frames over a size limit before parsing,
-//! never panic, never allocate for anything but JSON `$bytes` payloads and
-//! escaped JSON strings, and report failures as a [`DecodeError`] that does
-//! not depend on the encoding.
+//! never panic, and report failures as a [`DecodeError`] that does not depend
+//! on the encoding. Decoding postcard never allocates.
 
 mod cause;
 mod error;

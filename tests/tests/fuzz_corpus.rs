@@ -1,0 +1,40 @@
+//! Replays the checked-in fuzz corpus (`fuzz/corpus/<target>/`) through the
+//! fuzz targets' own checks, so every input the fuzzer found interesting stays
+//! a regression test on stable.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[path = "../../fuzz/src/decode.rs"]
+mod decode;
+
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("readable directory entry").path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} is empty", dir.display());
+    files
+}
+
+fn replay(target: &str, check: fn(&[u8])) {
+    for path in corpus(target) {
+        let frame = fs::read(&path).expect("readable corpus file");
+        eprintln!("{}", path.display());
+        check(&frame);
+    }
+}
+
+#[test]
+fn decode_postcard_corpus() {
+    replay("decode_postcard", decode::postcard);
+}
+
+#[test]
+fn decode_json_corpus() {
+    replay("decode_json", decode::json);
+}
