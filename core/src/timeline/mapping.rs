@@ -52,6 +52,16 @@ impl Mapping {
         self.offset + self.rate * dt + corrected
     }
 
+    /// The part of the correction not yet applied at `now`, µs.
+    pub(crate) fn gap_left(&self, now: Instant) -> f64 {
+        let dt = self.elapsed(now);
+        if dt >= self.slew_end() {
+            0.0
+        } else {
+            self.gap - signum(self.gap) * self.slew * dt
+        }
+    }
+
     /// The local instant at which local time plus the presented offset
     /// reaches `server` (µs of server time), or `None` if it is out of range.
     pub(crate) fn local_time_of(&self, server: f64) -> Option<Instant> {

@@ -5,12 +5,13 @@ use core::fmt;
 use heapless::{Deque, Vec};
 
 use super::mapping::{Mapping, abs, ceil, floor};
-use super::region::{Region, Strip};
 use crate::proto::{ClockId, ClockPing, ClockPong};
 use crate::time::{Duration, Instant};
 
-/// Samples kept in the window.
-pub(crate) const WINDOW: usize = 32;
+mod window;
+
+pub(crate) use window::WINDOW;
+use window::{Added, Sample, Window};
 /// Pings awaiting an answer; older ones are forgotten (counted as lost).
 const OUTSTANDING: usize = 8;
 /// Events buffered between `poll_output` calls; the oldest is dropped past it.
@@ -24,11 +25,15 @@ const QUANTUM_US: f64 = 2.0;
 pub struct ClockConfig {
     /// Time between pings once synchronised.
     pub interval: Duration,
-    /// Time between pings until `fast_samples` samples have been taken (at
-    /// start, and again after a reset).
+    /// Time between pings while the estimate is unsettled: for the first
+    /// `fast_samples` samples (at start, and again after a reset), and for as
+    /// long as new samples keep moving the estimate by more than `settled`.
     pub fast_interval: Duration,
-    /// How many samples are taken at `fast_interval`.
+    /// How many samples are always taken at `fast_interval`.
     pub fast_samples: u8,
+    /// The estimate counts as settled once new samples move it by less than
+    /// this on average; a jittery path keeps sampling fast until then.
+    pub settled: Duration,
     /// A ping not answered within this long is considered lost.
     pub ping_timeout: Duration,
     /// Largest relative drift between the two clocks that the bound allows
@@ -47,7 +52,8 @@ impl Default for ClockConfig {
         ClockConfig {
             interval: Duration::from_secs(1),
             fast_interval: Duration::from_millis(250),
-            fast_samples: 8,
+            fast_samples: 16,
+            settled: Duration::from_micros(500),
             ping_timeout: Duration::from_secs(5),
             max_drift_ppm: 500,
             wander_ppm: 1,
@@ -113,40 +119,31 @@ impl fmt::Display for ClockError {
 
 impl core::error::Error for ClockError {}
 
-/// One exchange: the offset lay in `[lo, hi]` µs around local instant `at`.
-#[derive(Clone, Copy, Debug)]
-struct Sample {
-    at: Instant,
-    lo: i64,
-    hi: i64,
-    /// Extra width for drift during the exchange and timestamp rounding, µs.
-    slack: f64,
-}
-
 /// Client side of clock synchronisation: a sans-IO machine that sends pings,
 /// digests pongs and presents the server's clock as a smooth, monotonic
 /// function of local time with an honest error bound.
 ///
 /// Every sample bounds the offset by causality alone; the window of samples is
 /// intersected under a linear drift model (see the `region` module), so the
-/// estimate uses the best forward and the best return path independently and
-/// learns the drift, while the bound stays true for any path asymmetry.
-/// Corrections are slewed at `max_slew_ppm`; larger ones step. Duplicated,
-/// reordered, forged or late pongs are refused with a [`ClockError`].
+/// bound stays true for any path asymmetry. The estimate uses the quickest
+/// forward and the quickest return trip independently and learns the drift
+/// from the queue-free envelopes of both. Corrections are slewed at
+/// `max_slew_ppm`; larger ones step. Duplicated, reordered, forged or late
+/// pongs are refused with a [`ClockError`].
+///
+/// The local clock passed in must be monotonic (it may stop, as a suspended
+/// device's does, but not run backwards): shells use `std::time::Instant`,
+/// `performance.now()` or a hardware timer.
 ///
 /// Fixed capacity, no heap: usable with `default-features = false`.
 #[derive(Clone, Debug)]
 pub struct ClockSync {
     config: ClockConfig,
     clock: Option<ClockId>,
-    /// Oldest first.
-    samples: Vec<Sample, WINDOW>,
+    window: Window,
     accepted: u32,
-    region: Region,
-    /// Local instant that x = 0 refers to in `region`.
-    reference: Instant,
-    /// Offset (µs) that the region's offsets are relative to.
-    base: i64,
+    /// Running mean of how far each new sample moved the estimate, µs.
+    unsettled: f64,
     mapping: Option<Mapping>,
     /// After a backward step, shared time holds at this value until caught up:
     /// (local instant of the step, shared time then).
@@ -164,11 +161,9 @@ impl ClockSync {
         ClockSync {
             config,
             clock: None,
-            samples: Vec::new(),
+            window: Window::new(config.max_drift_ppm, config.wander_ppm),
             accepted: 0,
-            region: Region::default(),
-            reference: now,
-            base: 0,
+            unsettled: f64::MAX,
             mapping: None,
             hold: None,
             outstanding: Vec::new(),
@@ -223,12 +218,7 @@ impl ClockSync {
         // Just made room above; cannot fail.
         let _ = self.outstanding.push((ping.seq, now));
         self.emit(ClockEvent::Ping(ping));
-        let interval = if self.accepted < u32::from(self.config.fast_samples) {
-            self.config.fast_interval
-        } else {
-            self.config.interval
-        };
-        self.next_ping = now + interval;
+        self.next_ping = now + self.pace();
     }
 
     /// Digests the server's answer to one of our pings, received at local `now`.
@@ -255,7 +245,7 @@ impl ClockSync {
 
         let restarted = self.clock.is_some_and(|c| c != pong.clock);
         if restarted {
-            self.samples.clear();
+            self.window.clear();
             self.accepted = 0;
             self.hold = None;
             self.emit(ClockEvent::ServerRestarted { clock: pong.clock });
@@ -267,15 +257,12 @@ impl ClockSync {
             at: t1 + Duration::from_micros(rtt_us / 2),
             lo: pong.t3.signed_micros_since(now),
             hi: pong.t2.signed_micros_since(t1),
-            slack: QUANTUM_US + self.max_drift() * rtt_us as f64,
+            slack: QUANTUM_US + f64::from(self.config.max_drift_ppm) * 1e-6 * rtt_us as f64,
         };
-        if self.samples.is_full() {
-            self.samples.remove(0);
-        }
-        // Just made room above; cannot fail.
-        let _ = self.samples.push(sample);
-        self.accepted = self.accepted.saturating_add(1);
-        self.rebuild_region();
+        self.accepted = match self.window.add(sample, now) {
+            Added::Agreed => self.accepted.saturating_add(1),
+            Added::Contradicted => 1,
+        };
         self.retarget(now, restarted);
         Ok(())
     }
@@ -289,7 +276,7 @@ impl ClockSync {
         if let Some((_, held)) = self.hold {
             server = server.max(held);
         }
-        let (lo, hi) = self.offset_range(now)?;
+        let (lo, hi) = self.window.offset_range(now)?;
         let local = now.as_micros() as f64;
         let s = server.as_micros() as f64;
         let bound = (s - (local + lo)).max((local + hi) - s);
@@ -324,126 +311,20 @@ impl ClockSync {
         let _ = self.events.push_back(event);
     }
 
-    fn max_drift(&self) -> f64 {
-        f64::from(self.config.max_drift_ppm) * 1e-6
-    }
-
-    fn wander(&self) -> f64 {
-        f64::from(self.config.wander_ppm)
-    }
-
-    /// Intersects the window newest to oldest. When an older sample
-    /// contradicts the newer ones, one of the clocks stepped: it and everything
-    /// before it describe a clock that no longer exists, and are dropped.
-    fn rebuild_region(&mut self) {
-        // The window is never empty here: a sample was just pushed.
-        let newest = self.samples[self.samples.len() - 1];
-        self.reference = newest.at;
-        self.base = newest.lo / 2 + newest.hi / 2;
-        let mut region = Region::new(self.strip(&newest), f64::from(self.config.max_drift_ppm));
-        let mut keep_from = 0;
-        for i in (0..self.samples.len() - 1).rev() {
-            if !region.clip(self.strip(&self.samples[i])) {
-                keep_from = i + 1;
-                break;
-            }
-        }
-        if keep_from > 0 {
-            let kept = self.samples.len() - keep_from;
-            let mut rest = Vec::new();
-            for s in &self.samples[keep_from..] {
-                let _ = rest.push(*s);
-            }
-            self.samples = rest;
-            self.accepted = kept as u32;
-        }
-        self.region = region;
-    }
-
-    fn strip(&self, s: &Sample) -> Strip {
-        let x = secs_between(s.at, self.reference);
-        let slack = s.slack + self.wander() * abs(x);
-        Strip {
-            x,
-            lo: (s.lo - self.base) as f64 - slack,
-            hi: (s.hi - self.base) as f64 + slack,
-        }
-    }
-
-    /// Absolute offsets (µs) between which the true offset lies at `now`.
-    fn offset_range(&self, now: Instant) -> Option<(f64, f64)> {
-        let x = secs_between(now, self.reference);
-        let (lo, hi) = self.region.range_at(x)?;
-        let wander = self.wander() * abs(x);
-        let base = self.base as f64;
-        Some((base + lo - wander, base + hi + wander))
-    }
-
-    /// The best point estimate: the drift from a regression over the window
-    /// that trusts short round trips most (kept within what the samples allow),
-    /// and at that drift the middle of the offsets every sample allows. The
-    /// middle of an intersection uses the quickest forward and the quickest
-    /// return path independently, which no single sample can.
-    ///
-    /// Returns the absolute offset (µs) at local `now` and the drift (µs/µs).
-    fn target(&self, now: Instant) -> Option<(f64, f64)> {
-        let (rate_lo, rate_hi) = self.region.rate_range()?;
-        let rate = self.regression_rate().clamp(rate_lo, rate_hi);
-        let (mut a_lo, mut a_hi) = (f64::MIN, f64::MAX);
-        for s in &self.samples {
-            let strip = self.strip(s);
-            a_lo = a_lo.max(strip.lo - rate * strip.x);
-            a_hi = a_hi.min(strip.hi - rate * strip.x);
-        }
-        let x = secs_between(now, self.reference);
-        let offset = if a_lo <= a_hi {
-            self.base as f64 + (a_lo + a_hi) / 2.0 + rate * x
+    /// Time to the next ping: fast until the estimate has settled.
+    fn pace(&self) -> Duration {
+        let settled = self.unsettled <= self.config.settled.as_micros() as f64;
+        if self.accepted < u32::from(self.config.fast_samples) || !settled {
+            self.config.fast_interval
         } else {
-            // Rounding at a vertex of the region; its range is as good a centre.
-            let (lo, hi) = self.offset_range(now)?;
-            (lo + hi) / 2.0
-        };
-        Some((offset, rate * 1e-6))
+            self.config.interval
+        }
     }
 
-    /// Weighted least-squares drift (µs/s) of the sample midpoints. A sample
-    /// whose round trip exceeds the window's shortest by `e` µs weighs
-    /// `1 / (e + 500)²`: queueing, not the path, is what makes midpoints wrong.
-    fn regression_rate(&self) -> f64 {
-        let min_half = self
-            .samples
-            .iter()
-            .map(|s| (s.hi - s.lo) as f64 / 2.0)
-            .fold(f64::MAX, f64::min);
-        let (mut sw, mut sx, mut sy) = (0.0, 0.0, 0.0);
-        let points = || {
-            self.samples.iter().map(move |s| {
-                let excess = (s.hi - s.lo) as f64 / 2.0 - min_half;
-                let w = 1.0 / ((excess + 500.0) * (excess + 500.0));
-                let x = secs_between(s.at, self.reference);
-                let y = (s.lo - self.base) as f64 / 2.0 + (s.hi - self.base) as f64 / 2.0;
-                (w, x, y)
-            })
-        };
-        for (w, x, y) in points() {
-            sw += w;
-            sx += w * x;
-            sy += w * y;
-        }
-        let (mx, my) = (sx / sw, sy / sw);
-        let (mut sxx, mut sxy) = (0.0, 0.0);
-        for (w, x, y) in points() {
-            sxx += w * (x - mx) * (x - mx);
-            sxy += w * (x - mx) * (y - my);
-        }
-        // Samples too close together say nothing about drift.
-        if sxx * 1e12 < sw { 0.0 } else { sxy / sxx }
-    }
-
-    /// Points the presented clock at the target, slewing toward it, or
-    /// stepping when the gap is too large to slew.
+    /// Points the presented clock at the window's estimate, slewing toward
+    /// it, or stepping when the gap is too large to slew.
     fn retarget(&mut self, now: Instant, restarted: bool) {
-        let Some((target, rate)) = self.target(now) else {
+        let Some((target, rate)) = self.window.target(now) else {
             return;
         };
         let slew = f64::from(self.config.max_slew_ppm) * 1e-6;
@@ -460,6 +341,15 @@ impl ClockSync {
         };
         let presented = current.offset_at(now);
         let gap = target - presented;
+        // How far this sample moved the estimate. Most samples on a jittery
+        // path move it not at all and a few move it a lot, so the measure is
+        // the largest recent move, decaying by an eighth per sample.
+        let moved = abs(target - (presented + current.gap_left(now)));
+        self.unsettled = if self.unsettled == f64::MAX {
+            moved
+        } else {
+            moved.max(self.unsettled * 7.0 / 8.0)
+        };
         if restarted || abs(gap) > self.config.step_threshold.as_micros() as f64 {
             if gap < 0.0 && !restarted {
                 if let Some(e) = self.estimate(now) {
@@ -469,6 +359,7 @@ impl ClockSync {
                     self.hold = Some((now, held));
                 }
             }
+            self.unsettled = f64::MAX;
             self.mapping = Some(fresh);
             self.emit(ClockEvent::Stepped { by_us: gap as i64 });
         } else {
@@ -479,10 +370,6 @@ impl ClockSync {
             });
         }
     }
-}
-
-fn secs_between(at: Instant, reference: Instant) -> f64 {
-    at.signed_micros_since(reference) as f64 * 1e-6
 }
 
 #[cfg(test)]

@@ -1,0 +1,327 @@
+//! The window of clock samples and what can be concluded from it.
+//!
+//! Two conclusions are drawn, for two different purposes:
+//!
+//! - the *bound*: the range of offsets that every clock model consistent with
+//!   every sample allows (the `region` module). It needs no assumption about
+//!   path symmetry, so it is honest;
+//! - the *estimate*: the single most likely offset, which assumes the quickest
+//!   forward and return trips are equally long and must guess the drift.
+
+use heapless::Vec;
+
+use super::super::mapping::abs;
+use super::super::region::{Region, Strip};
+use crate::time::Instant;
+
+/// Samples kept in the window.
+pub(crate) const WINDOW: usize = 64;
+
+/// How far the drift estimate is doubted, as a multiple of the disagreement
+/// between the two directions' estimates, when old samples are weighed
+/// against new ones.
+const DRIFT_DOUBT: f64 = 0.5;
+
+/// One exchange: the offset lay in `[lo, hi]` µs around local instant `at`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sample {
+    pub at: Instant,
+    pub lo: i64,
+    pub hi: i64,
+    /// Extra width for drift during the exchange and timestamp rounding, µs.
+    pub slack: f64,
+}
+
+/// What became of the window when a sample was added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Added {
+    /// The sample agreed with the window.
+    Agreed,
+    /// It contradicted older samples: a clock stepped, and those were dropped.
+    Contradicted,
+}
+
+/// The samples, oldest first, with their intersection.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Window {
+    samples: Vec<Sample, WINDOW>,
+    /// The samples as strips relative to `reference` and `base`, same order.
+    strips: Vec<Strip, WINDOW>,
+    region: Region,
+    /// Local instant that x = 0 refers to.
+    reference: Instant,
+    /// Offset (µs) that strips and the region are relative to.
+    base: i64,
+    max_drift: f64,
+    wander: f64,
+}
+
+impl Window {
+    /// An empty window for clocks within `max_drift_ppm` of each other whose
+    /// drift wanders by up to `wander_ppm` per second of sample age.
+    pub(crate) fn new(max_drift_ppm: u32, wander_ppm: u32) -> Self {
+        Window {
+            max_drift: f64::from(max_drift_ppm),
+            wander: f64::from(wander_ppm),
+            ..Window::default()
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.samples.clear();
+        self.strips.clear();
+        self.region = Region::default();
+    }
+
+    /// Adds a sample taken around local `now`. A full window first forgets the
+    /// sample that pins the offset least, so good samples outlive bad ones.
+    pub(crate) fn add(&mut self, sample: Sample, now: Instant) -> Added {
+        if self.samples.is_full() {
+            let evict = self.widest(now);
+            self.samples.remove(evict);
+        }
+        // Just made room above; cannot fail.
+        let _ = self.samples.push(sample);
+        self.rebuild()
+    }
+
+    /// Intersects the window newest to oldest. When an older sample
+    /// contradicts the newer ones, one of the clocks stepped: everything
+    /// before the newest sample describes a clock that no longer exists, and
+    /// is dropped (keeping part of it could keep a sample taken across the step).
+    fn rebuild(&mut self) -> Added {
+        // Never empty here: a sample was just pushed.
+        let newest = self.samples[self.samples.len() - 1];
+        self.reference = newest.at;
+        self.base = newest.lo / 2 + newest.hi / 2;
+        self.strips.clear();
+        for s in &self.samples {
+            let strip = self.strip_of(s);
+            // Same capacity as `samples`; cannot fail.
+            let _ = self.strips.push(strip);
+        }
+        let newest_strip = self.strips[self.strips.len() - 1];
+        let mut region = Region::new(newest_strip, self.max_drift);
+        let agreed = self.strips[..self.strips.len() - 1]
+            .iter()
+            .rev()
+            .all(|&strip| region.clip(strip));
+        if agreed {
+            self.region = region;
+            return Added::Agreed;
+        }
+        self.samples.clear();
+        self.strips.clear();
+        let _ = self.samples.push(newest);
+        let _ = self.strips.push(newest_strip);
+        self.region = Region::new(newest_strip, self.max_drift);
+        Added::Contradicted
+    }
+
+    fn strip_of(&self, s: &Sample) -> Strip {
+        let x = secs_between(s.at, self.reference);
+        let slack = s.slack + self.wander * abs(x);
+        Strip {
+            x,
+            lo: (s.lo - self.base) as f64 - slack,
+            hi: (s.hi - self.base) as f64 + slack,
+        }
+    }
+
+    /// The sample that pins the offset least: the widest interval once aged.
+    fn widest(&self, now: Instant) -> usize {
+        let width = |s: &Sample| {
+            let age = secs_between(now, s.at);
+            (s.hi - s.lo) as f64 + 2.0 * (s.slack + self.wander * age)
+        };
+        let mut widest = 0;
+        for (i, s) in self.samples.iter().enumerate() {
+            if width(s) > width(&self.samples[widest]) {
+                widest = i;
+            }
+        }
+        widest
+    }
+
+    /// Absolute offsets (µs) between which the true offset lies at `now`.
+    pub(crate) fn offset_range(&self, now: Instant) -> Option<(f64, f64)> {
+        let x = secs_between(now, self.reference);
+        let (lo, hi) = self.region.range_at(x)?;
+        let wander = self.wander * abs(x);
+        let base = self.base as f64;
+        Some((base + lo - wander, base + hi + wander))
+    }
+
+    /// The best point estimate: the offset (absolute µs) at local `now` and
+    /// the drift (µs per µs).
+    ///
+    /// The drift comes from the queue-free envelopes of both directions
+    /// ([`Window::envelope_rate`]). At that drift, the estimate is the middle of
+    /// the offsets every sample allows — which uses the quickest forward and
+    /// the quickest return trip independently, as no single sample can — with
+    /// old samples loosened in proportion to how much the drift is in doubt,
+    /// so that a wrong drift cannot tilt them across the present.
+    pub(crate) fn target(&self, now: Instant) -> Option<(f64, f64)> {
+        let (rate_lo, rate_hi) = self.region.rate_range()?;
+        let (rate, doubt) = self.envelope_rate(rate_lo, rate_hi);
+        let (mut a_lo, mut a_hi) = (f64::MIN, f64::MAX);
+        for strip in &self.strips {
+            let loosen = doubt * abs(strip.x);
+            a_lo = a_lo.max(strip.lo - loosen - rate * strip.x);
+            a_hi = a_hi.min(strip.hi + loosen - rate * strip.x);
+        }
+        let x = secs_between(now, self.reference);
+        // Loosening only widens each strip, and the drift lies within the
+        // region's range, so the slice is never empty; guard rounding anyway.
+        let centre = if a_lo <= a_hi {
+            (a_lo + a_hi) / 2.0
+        } else {
+            let (lo, hi) = self.region.range_at(0.0)?;
+            (lo + hi) / 2.0
+        };
+        Some((self.base as f64 + centre + rate * x, rate * 1e-6))
+    }
+
+    /// The drift (µs/s) of the queue-free paths, in the manner of Moon,
+    /// Skelly and Towsley (1999): of the lines under every sample's upper
+    /// bound (the forward path at its quickest), the one highest at the
+    /// window's mean time, and likewise over every lower bound (the return
+    /// path). Anchored at the mean time, each rests on quick samples from both
+    /// ends of the window, the longest baseline there is; queueing spikes
+    /// never touch it. The two slopes are averaged and kept within what the
+    /// samples allow; how far they disagree says how much to doubt the result.
+    ///
+    /// Returns the drift and its doubt, both µs/s.
+    fn envelope_rate(&self, lo: f64, hi: f64) -> (f64, f64) {
+        let n = self.strips.len() as f64;
+        let mean_x = self.strips.iter().map(|s| s.x).sum::<f64>() / n;
+        let forward = golden_max(lo, hi, |b| {
+            let under = self.strips.iter().map(|s| s.hi - b * s.x);
+            under.fold(f64::MAX, f64::min) + b * mean_x
+        });
+        let back = golden_max(lo, hi, |b| {
+            let over = self.strips.iter().map(|s| s.lo - b * s.x);
+            -(over.fold(f64::MIN, f64::max) + b * mean_x)
+        });
+        let rate = ((forward + back) / 2.0).clamp(lo, hi);
+        (rate, DRIFT_DOUBT * abs(forward - back))
+    }
+}
+
+/// The argument in `[lo, hi]` at which the concave `f` is highest, to within
+/// 0.05 (µs/s, for drifts). Ties shrink from both sides, so a plateau yields
+/// its middle.
+fn golden_max(mut lo: f64, mut hi: f64, f: impl Fn(f64) -> f64) -> f64 {
+    const PHI: f64 = 0.618_033_988_749_895;
+    let mut m1 = hi - PHI * (hi - lo);
+    let mut m2 = lo + PHI * (hi - lo);
+    let (mut f1, mut f2) = (f(m1), f(m2));
+    while hi - lo > 0.05 {
+        if f1 < f2 {
+            lo = m1;
+            m1 = m2;
+            f1 = f2;
+            m2 = lo + PHI * (hi - lo);
+            f2 = f(m2);
+        } else if f1 > f2 {
+            hi = m2;
+            m2 = m1;
+            f2 = f1;
+            m1 = hi - PHI * (hi - lo);
+            f1 = f(m1);
+        } else {
+            lo = m1;
+            hi = m2;
+            m1 = hi - PHI * (hi - lo);
+            m2 = lo + PHI * (hi - lo);
+            f1 = f(m1);
+            f2 = f(m2);
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+pub(crate) fn secs_between(at: Instant, reference: Instant) -> f64 {
+    at.signed_micros_since(reference) as f64 * 1e-6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_max_finds_the_peak_and_the_middle_of_a_plateau() {
+        let peak = golden_max(-500.0, 500.0, |b| -abs(b - 42.0));
+        assert!(abs(peak - 42.0) < 0.05, "{peak}");
+        let plateau = golden_max(-500.0, 500.0, |b| (-abs(b) + 100.0).min(0.0));
+        assert!(abs(plateau) < 60.0, "{plateau}");
+    }
+
+    fn sample(at_s: u64, offset: i64, fwd: i64, back: i64) -> Sample {
+        Sample {
+            at: Instant::from_micros(at_s * 1_000_000),
+            lo: offset - back,
+            hi: offset + fwd,
+            slack: 2.0,
+        }
+    }
+
+    #[test]
+    fn envelope_drift_ignores_queueing_spikes() {
+        // 80 µs/s of drift; every third sample queued for 30 ms on one side.
+        let mut w = Window::new(500, 1);
+        for t in 0..40u64 {
+            let spike = if t % 3 == 0 { 30_000 } else { 0 };
+            let (f, b) = if t % 2 == 0 {
+                (20_000 + spike, 20_000)
+            } else {
+                (20_000, 20_000 + spike)
+            };
+            w.add(
+                sample(t, 80 * t as i64, f, b),
+                Instant::from_micros(t * 1_000_000),
+            );
+        }
+        let (offset, rate) = w.target(Instant::from_micros(39_000_000)).unwrap();
+        assert!(abs(rate * 1e6 - 80.0) < 1.0, "{}", rate * 1e6);
+        assert!(abs(offset - 80.0 * 39.0) < 50.0, "{offset}");
+    }
+
+    #[test]
+    fn a_full_window_keeps_its_best_samples() {
+        let mut w = Window::new(500, 1);
+        w.add(sample(0, 0, 1_000, 1_000), Instant::ZERO);
+        for t in 1..=2 * WINDOW as u64 {
+            w.add(
+                sample(t, 0, 50_000, 50_000),
+                Instant::from_micros(t * 1_000_000),
+            );
+        }
+        assert_eq!(w.len(), WINDOW);
+        // Where the quick sample was taken, it still pins the offset.
+        let (lo, hi) = w.offset_range(Instant::ZERO).unwrap();
+        assert!(
+            hi - lo < 5_000.0,
+            "the 2 ms sample must survive: {lo}..{hi}"
+        );
+    }
+
+    #[test]
+    fn a_contradiction_keeps_only_the_newest_sample() {
+        let mut w = Window::new(500, 1);
+        for t in 0..10u64 {
+            assert_eq!(
+                w.add(sample(t, 0, 5_000, 5_000), Instant::ZERO),
+                Added::Agreed
+            );
+        }
+        let stepped = sample(10, 1_000_000, 5_000, 5_000);
+        assert_eq!(w.add(stepped, Instant::ZERO), Added::Contradicted);
+        assert_eq!(w.len(), 1);
+    }
+}
