@@ -1,7 +1,8 @@
 //! Cost of the timeline machines on their hot paths: digesting a pong,
+//! reading the shared clock (done every frame by a client), judging an input.
+
 // criterion_group! and criterion_main! generate undocumented items.
 #![allow(missing_docs)]
-//! reading the shared clock (done every frame by a client), judging an input.
 
 use std::hint::black_box;
 
