@@ -39,18 +39,26 @@ pub(crate) struct Region {
 impl Region {
     /// All models whose offset at the reference lies in `strip` (taken at x = 0)
     /// and whose drift lies within `±max_rate` µs/s.
+    #[cfg(test)]
     pub(crate) fn new(reference: Strip, max_rate: f64) -> Region {
-        let mut vertices = Vec::new();
+        let mut r = Region::default();
+        r.reset(reference, max_rate);
+        r
+    }
+
+    /// Makes this region what [`Region::new`] would, in place (a region is
+    /// large; moving one costs more than computing it).
+    pub(crate) fn reset(&mut self, reference: Strip, max_rate: f64) {
+        self.vertices.clear();
         for (a, b) in [
-            (reference.lo - reference.x * -max_rate, -max_rate),
-            (reference.hi - reference.x * -max_rate, -max_rate),
+            (reference.lo + reference.x * max_rate, -max_rate),
+            (reference.hi + reference.x * max_rate, -max_rate),
             (reference.hi - reference.x * max_rate, max_rate),
             (reference.lo - reference.x * max_rate, max_rate),
         ] {
             // Capacity is at least four; this cannot fail.
-            let _ = vertices.push((a, b));
+            let _ = self.vertices.push((a, b));
         }
-        Region { vertices }
     }
 
     /// Keeps only models that satisfy `strip`. Returns `false`, leaving the
@@ -68,12 +76,16 @@ impl Region {
             return false;
         }
         // Both sides of the strip as half-planes `na·a + nb·b ≤ c`.
-        let upper = clip_half_plane(&self.vertices, 1.0, strip.x, strip.hi);
-        let both = clip_half_plane(&upper, -1.0, -strip.x, -strip.lo);
+        let mut upper = Vec::new();
+        clip_half_plane(&self.vertices, 1.0, strip.x, strip.hi, &mut upper);
+        let mut both = Vec::new();
+        clip_half_plane(&upper, -1.0, -strip.x, -strip.lo, &mut both);
         if both.is_empty() {
             return false;
         }
-        self.vertices = both;
+        self.vertices.clear();
+        // Same capacity; cannot fail.
+        let _ = self.vertices.extend_from_slice(&both);
         true
     }
 
@@ -105,9 +117,9 @@ fn clip_half_plane(
     na: f64,
     nb: f64,
     c: f64,
-) -> Vec<(f64, f64), MAX_VERTICES> {
+    out: &mut Vec<(f64, f64), MAX_VERTICES>,
+) {
     const EPS: f64 = 1e-9;
-    let mut out = Vec::new();
     let n = vertices.len();
     for i in 0..n {
         let p = vertices[i];
@@ -124,7 +136,6 @@ fn clip_half_plane(
             let _ = out.push((p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1)));
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -16,9 +16,14 @@ use window::{Added, Sample, Window};
 const OUTSTANDING: usize = 8;
 /// Events buffered between `poll_output` calls; the oldest is dropped past it.
 const EVENTS: usize = 8;
+/// Replaced server clocks remembered, to refuse their late answers.
+const RETIRED: usize = 4;
 /// Timestamps are whole microseconds on both sides: each of t1..t4 may be up to
 /// 1 µs early, so every sample's interval is widened by this much.
 const QUANTUM_US: f64 = 2.0;
+/// A path whose typical round trip queues this much longer than its quickest
+/// (µs) leaves few clean samples: such a path is sampled at the fast interval.
+const QUEUEING_FAST: f64 = 5_000.0;
 
 /// How a [`ClockSync`] samples and corrects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +34,8 @@ pub struct ClockConfig {
     /// `fast_samples` samples (at start, and again after a reset), and for as
     /// long as new samples keep moving the estimate by more than `settled`.
     pub fast_interval: Duration,
-    /// How many samples are always taken at `fast_interval`.
+    /// How many samples are always taken at `fast_interval`. Until then the
+    /// estimate is being acquired, and corrections apply at once.
     pub fast_samples: u8,
     /// The estimate counts as settled once new samples move it by less than
     /// this on average; a jittery path keeps sampling fast until then.
@@ -41,7 +47,8 @@ pub struct ClockConfig {
     pub max_drift_ppm: u32,
     /// How much the drift itself may wander, in ppm per second of sample age.
     pub wander_ppm: u32,
-    /// A correction larger than this is applied at once instead of slewed.
+    /// Once acquired, a correction larger than this is applied at once
+    /// instead of slewed.
     pub step_threshold: Duration,
     /// Largest rate change used to slew a correction, in ppm (10,000 = 1%).
     pub max_slew_ppm: u32,
@@ -105,6 +112,9 @@ pub enum ClockError {
     /// The server's timestamps are impossible (`t3 < t2`, or it claims to have
     /// held the ping longer than the whole round trip).
     InvalidTimestamps,
+    /// The pong was read from a server clock that has since been replaced
+    /// (an answer from before a restart, delayed past the first after it).
+    RetiredClock,
 }
 
 impl fmt::Display for ClockError {
@@ -113,6 +123,7 @@ impl fmt::Display for ClockError {
             ClockError::UnknownPing => "pong answers no outstanding ping",
             ClockError::EchoMismatch => "pong echoes a different send time",
             ClockError::InvalidTimestamps => "pong timestamps are impossible",
+            ClockError::RetiredClock => "pong read from a server clock since replaced",
         })
     }
 }
@@ -131,16 +142,24 @@ impl core::error::Error for ClockError {}
 /// `max_slew_ppm`; larger ones step. Duplicated, reordered, forged or late
 /// pongs are refused with a [`ClockError`].
 ///
-/// The local clock passed in must be monotonic (it may stop, as a suspended
-/// device's does, but not run backwards): shells use `std::time::Instant`,
-/// `performance.now()` or a hardware timer.
+/// The local clock passed in must be monotonic: shells use
+/// `std::time::Instant`, `performance.now()` or a hardware timer. Such a clock
+/// stops while the device sleeps; the shell reports a sleep (or any other
+/// jump it learns of) with [`ClockSync::handle_discontinuity`]. A jump of
+/// the server's clock, or a long unreported one of ours, shows up as samples
+/// that contradict each other and is recovered from; a short unreported one
+/// can bend the bound by up to its own size until the window turns over.
 ///
 /// Fixed capacity, no heap: usable with `default-features = false`.
 #[derive(Clone, Debug)]
 pub struct ClockSync {
     config: ClockConfig,
     clock: Option<ClockId>,
+    retired: Deque<ClockId, RETIRED>,
     window: Window,
+    /// The window holds only the sample that revealed a clock step, which may
+    /// itself have been taken across the step: the next sample replaces it.
+    provisional: bool,
     accepted: u32,
     /// Running mean of how far each new sample moved the estimate, µs.
     unsettled: f64,
@@ -161,7 +180,9 @@ impl ClockSync {
         ClockSync {
             config,
             clock: None,
+            retired: Deque::new(),
             window: Window::new(config.max_drift_ppm, config.wander_ppm),
+            provisional: false,
             accepted: 0,
             unsettled: f64::MAX,
             mapping: None,
@@ -241,16 +262,31 @@ impl ClockSync {
         if hold > rtt {
             return Err(ClockError::InvalidTimestamps);
         }
+        if self.retired.iter().any(|&c| c == pong.clock) {
+            return Err(ClockError::RetiredClock);
+        }
         self.outstanding.remove(pos);
 
         let restarted = self.clock.is_some_and(|c| c != pong.clock);
         if restarted {
+            if let Some(old) = self.clock {
+                if self.retired.is_full() {
+                    self.retired.pop_front();
+                }
+                // Just made room above; cannot fail.
+                let _ = self.retired.push_back(old);
+            }
             self.window.clear();
             self.accepted = 0;
             self.hold = None;
             self.emit(ClockEvent::ServerRestarted { clock: pong.clock });
         }
         self.clock = Some(pong.clock);
+        if self.provisional {
+            self.window.clear();
+            self.accepted = 0;
+            self.provisional = false;
+        }
 
         let rtt_us = rtt.as_micros();
         let sample = Sample {
@@ -261,13 +297,37 @@ impl ClockSync {
         };
         self.accepted = match self.window.add(sample, now) {
             Added::Agreed => self.accepted.saturating_add(1),
-            Added::Contradicted => 1,
+            Added::Contradicted => {
+                // A clock stepped between the last agreeing sample and this
+                // one, maybe during this very exchange. Pings already out may
+                // straddle the step too; only a ping sent from now on is sure
+                // to be clean.
+                self.provisional = true;
+                self.outstanding.clear();
+                1
+            }
         };
         self.retarget(now, restarted);
         Ok(())
     }
 
-    /// The server's time at local instant `now`, or `None` before the first sample.
+    /// The local clock jumped, or stood still while time went on (the device
+    /// slept, the process was frozen): nothing measured before compares with
+    /// what comes after. Samples and pings in flight are dropped, a ping is
+    /// due at once, and until its answer the estimate carries on unchanged
+    /// with an unbounded error.
+    pub fn handle_discontinuity(&mut self, now: Instant) {
+        let now = self.advance(now);
+        self.window.clear();
+        self.accepted = 0;
+        self.provisional = false;
+        self.unsettled = f64::MAX;
+        self.outstanding.clear();
+        self.next_ping = now;
+    }
+
+    /// The server's time at local instant `now`, or `None` before the first
+    /// sample. Right after a discontinuity the bound is [`Duration::MAX`].
     pub fn estimate(&self, now: Instant) -> Option<Estimate> {
         let mapping = self.mapping.as_ref()?;
         let now = now.max(self.last_now);
@@ -276,7 +336,12 @@ impl ClockSync {
         if let Some((_, held)) = self.hold {
             server = server.max(held);
         }
-        let (lo, hi) = self.window.offset_range(now)?;
+        let Some((lo, hi)) = self.window.offset_range(now) else {
+            return Some(Estimate {
+                server_time: server,
+                error_bound: Duration::MAX,
+            });
+        };
         let local = now.as_micros() as f64;
         let s = server.as_micros() as f64;
         let bound = (s - (local + lo)).max((local + hi) - s);
@@ -314,7 +379,8 @@ impl ClockSync {
     /// Time to the next ping: fast until the estimate has settled.
     fn pace(&self) -> Duration {
         let settled = self.unsettled <= self.config.settled.as_micros() as f64;
-        if self.accepted < u32::from(self.config.fast_samples) || !settled {
+        let jittery = self.window.queueing() > QUEUEING_FAST;
+        if self.accepted < u32::from(self.config.fast_samples) || !settled || jittery {
             self.config.fast_interval
         } else {
             self.config.interval
@@ -350,7 +416,16 @@ impl ClockSync {
         } else {
             moved.max(self.unsettled * 7.0 / 8.0)
         };
-        if restarted || abs(gap) > self.config.step_threshold.as_micros() as f64 {
+        // While the first samples come in (at start, after a restart or a
+        // step) the estimate is still being acquired and nobody is counting
+        // on it yet: corrections apply at once, as chrony's `makestep` does.
+        // Afterwards only a gap too large to slew is stepped.
+        let acquiring = self.accepted <= u32::from(self.config.fast_samples);
+        let jump = restarted || abs(gap) > self.config.step_threshold.as_micros() as f64;
+        if jump {
+            self.unsettled = f64::MAX;
+        }
+        if jump || acquiring {
             if gap < 0.0 && !restarted {
                 if let Some(e) = self.estimate(now) {
                     let held = self
@@ -359,7 +434,6 @@ impl ClockSync {
                     self.hold = Some((now, held));
                 }
             }
-            self.unsettled = f64::MAX;
             self.mapping = Some(fresh);
             self.emit(ClockEvent::Stepped { by_us: gap as i64 });
         } else {

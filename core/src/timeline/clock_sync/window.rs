@@ -106,20 +106,20 @@ impl Window {
             let _ = self.strips.push(strip);
         }
         let newest_strip = self.strips[self.strips.len() - 1];
-        let mut region = Region::new(newest_strip, self.max_drift);
+        self.region.reset(newest_strip, self.max_drift);
+        let region = &mut self.region;
         let agreed = self.strips[..self.strips.len() - 1]
             .iter()
             .rev()
             .all(|&strip| region.clip(strip));
         if agreed {
-            self.region = region;
             return Added::Agreed;
         }
         self.samples.clear();
         self.strips.clear();
         let _ = self.samples.push(newest);
         let _ = self.strips.push(newest_strip);
-        self.region = Region::new(newest_strip, self.max_drift);
+        self.region.reset(newest_strip, self.max_drift);
         Added::Contradicted
     }
 
@@ -146,6 +146,20 @@ impl Window {
             }
         }
         widest
+    }
+
+    /// How much queueing the path adds to a typical round trip, µs: the
+    /// median round trip in the window less the quickest.
+    pub(crate) fn queueing(&self) -> f64 {
+        let mut widths: Vec<i64, WINDOW> = self.samples.iter().map(|s| s.hi - s.lo).collect();
+        let n = widths.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let (_, median, _) = widths.select_nth_unstable(n / 2);
+        let median = *median;
+        let quickest = widths.iter().copied().min().unwrap_or(median);
+        (median - quickest) as f64
     }
 
     /// Absolute offsets (µs) between which the true offset lies at `now`.
@@ -200,50 +214,57 @@ impl Window {
     fn envelope_rate(&self, lo: f64, hi: f64) -> (f64, f64) {
         let n = self.strips.len() as f64;
         let mean_x = self.strips.iter().map(|s| s.x).sum::<f64>() / n;
-        let forward = golden_max(lo, hi, |b| {
-            let under = self.strips.iter().map(|s| s.hi - b * s.x);
-            under.fold(f64::MAX, f64::min) + b * mean_x
-        });
-        let back = golden_max(lo, hi, |b| {
-            let over = self.strips.iter().map(|s| s.lo - b * s.x);
-            -(over.fold(f64::MIN, f64::max) + b * mean_x)
-        });
-        let rate = ((forward + back) / 2.0).clamp(lo, hi);
+        let forward = hull_slope_at(self.strips.iter().map(|s| (s.x, s.hi)), mean_x, false);
+        let back = hull_slope_at(self.strips.iter().map(|s| (s.x, s.lo)), mean_x, true);
+        // Each is a concave optimum in the drift, so within the drifts the
+        // samples allow it is the nearest one to the free optimum.
+        let (forward, back) = (forward.clamp(lo, hi), back.clamp(lo, hi));
+        let rate = (forward + back) / 2.0;
         (rate, DRIFT_DOUBT * abs(forward - back))
     }
 }
 
-/// The argument in `[lo, hi]` at which the concave `f` is highest, to within
-/// 0.05 (µs/s, for drifts). Ties shrink from both sides, so a plateau yields
-/// its middle.
-fn golden_max(mut lo: f64, mut hi: f64, f: impl Fn(f64) -> f64) -> f64 {
-    const PHI: f64 = 0.618_033_988_749_895;
-    let mut m1 = hi - PHI * (hi - lo);
-    let mut m2 = lo + PHI * (hi - lo);
-    let (mut f1, mut f2) = (f(m1), f(m2));
-    while hi - lo > 0.05 {
-        if f1 < f2 {
-            lo = m1;
-            m1 = m2;
-            f1 = f2;
-            m2 = lo + PHI * (hi - lo);
-            f2 = f(m2);
-        } else if f1 > f2 {
-            hi = m2;
-            m2 = m1;
-            f2 = f1;
-            m1 = hi - PHI * (hi - lo);
-            f1 = f(m1);
-        } else {
-            lo = m1;
-            hi = m2;
-            m1 = hi - PHI * (hi - lo);
-            m2 = lo + PHI * (hi - lo);
-            f1 = f(m1);
-            f2 = f(m2);
+/// The slope at `x` of the lower convex hull of `points` (the upper hull if
+/// `upper`): the line under (over) every point that is highest (lowest) at `x`.
+/// Points must come in increasing `x`, as a window's samples do. Built with
+/// Andrew's monotone chain in one pass; at a hull vertex the two adjacent
+/// slopes are averaged. Fewer than two distinct points give no slope: 0.
+fn hull_slope_at(points: impl Iterator<Item = (f64, f64)>, x: f64, upper: bool) -> f64 {
+    let sign = if upper { -1.0 } else { 1.0 };
+    let mut hull: Vec<(f64, f64), WINDOW> = Vec::new();
+    for (px, py) in points {
+        let p = (px, sign * py);
+        if hull.last().is_some_and(|l| l.0 == p.0) {
+            // Same instant twice: only the lower point can be on the hull.
+            if hull.last().is_some_and(|l| l.1 <= p.1) {
+                continue;
+            }
+            hull.pop();
         }
+        while hull.len() >= 2 {
+            let (a, b) = (hull[hull.len() - 2], hull[hull.len() - 1]);
+            // Drop `b` unless a → b → p turns left (strictly convex from below).
+            if (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0) <= 0.0 {
+                hull.pop();
+            } else {
+                break;
+            }
+        }
+        // At most one point per sample; cannot overflow.
+        let _ = hull.push(p);
     }
-    (lo + hi) / 2.0
+    let slope = |i: usize| (hull[i + 1].1 - hull[i].1) / (hull[i + 1].0 - hull[i].0);
+    if hull.len() < 2 {
+        return 0.0;
+    }
+    let last = hull.len() - 2;
+    let edge = (0..=last).find(|&i| hull[i + 1].0 >= x).unwrap_or(last);
+    let s = if hull[edge + 1].0 == x && edge < last {
+        (slope(edge) + slope(edge + 1)) / 2.0
+    } else {
+        slope(edge)
+    };
+    sign * s
 }
 
 pub(crate) fn secs_between(at: Instant, reference: Instant) -> f64 {
@@ -255,11 +276,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn golden_max_finds_the_peak_and_the_middle_of_a_plateau() {
-        let peak = golden_max(-500.0, 500.0, |b| -abs(b - 42.0));
-        assert!(abs(peak - 42.0) < 0.05, "{peak}");
-        let plateau = golden_max(-500.0, 500.0, |b| (-abs(b) + 100.0).min(0.0));
-        assert!(abs(plateau) < 60.0, "{plateau}");
+    fn hull_slope_rests_on_the_extreme_points_around_x() {
+        // Lower hull of these: (0,0) → (4,2) → (10,8); spikes above ignored.
+        let pts = [
+            (0.0, 0.0),
+            (1.0, 5.0),
+            (2.0, 9.0),
+            (4.0, 2.0),
+            (7.0, 30.0),
+            (10.0, 8.0),
+        ];
+        assert_eq!(hull_slope_at(pts.iter().copied(), 2.0, false), 0.5);
+        assert_eq!(hull_slope_at(pts.iter().copied(), 6.0, false), 1.0);
+        // At the vertex (4, 2): the mean of both slopes.
+        assert_eq!(hull_slope_at(pts.iter().copied(), 4.0, false), 0.75);
+        // Upper hull: (0,0) → (2,9) → (7,30) → (10,8).
+        assert_eq!(hull_slope_at(pts.iter().copied(), 8.0, true), -22.0 / 3.0);
+        assert_eq!(hull_slope_at([(1.0, 1.0)].into_iter(), 0.0, false), 0.0);
     }
 
     fn sample(at_s: u64, offset: i64, fwd: i64, back: i64) -> Sample {

@@ -10,6 +10,8 @@ use onbeat_core::timeline::ClockSync;
 use super::baseline::Baselines;
 use super::params::ClientParams;
 use super::stream::Receiver;
+use super::world::Msg;
+use crate::sim::LinkId;
 
 /// A phase announcement as carried on the stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,11 +67,16 @@ pub struct Client {
     pub pending: Vec<Pending>,
     /// `(seq, true send time)` of recent pings.
     pub sent: VecDeque<(u32, Instant)>,
-    /// Set at a step of the client's own clock: until a sample whose ping was
-    /// sent after the step is accepted, no estimator can know of the step.
+    /// Set when the client's device suspends (its clock stops): until a
+    /// sample whose ping was sent after that is accepted, no estimator can
+    /// know how long it slept.
     pub blind_since: Option<Instant>,
     /// Last shared time read, with the clock it was read on.
     pub last_shared: Option<(ClockId, Instant)>,
+    /// The device is asleep: nothing runs, arriving packets wait.
+    pub suspended: bool,
+    /// Packets that arrived while suspended, in arrival order.
+    pub deferred: Vec<(LinkId, Msg)>,
 }
 
 impl Client {
@@ -87,6 +94,8 @@ impl Client {
             sent: VecDeque::new(),
             blind_since: None,
             last_shared: None,
+            suspended: false,
+            deferred: Vec::new(),
         }
     }
 
@@ -152,12 +161,14 @@ impl Client {
     /// Queues an announcement handed over by the stream at true `now`.
     pub fn announce(&mut self, ann: Announcement, now: Instant) {
         let local = self.local(now);
-        let late = match &self.sync {
-            Some(sync) if sync.server_clock() == Some(ann.clock) => sync
-                .local_time_of(ann.phase.starts_at)
-                .is_none_or(|at| at <= local),
-            _ => true,
-        };
+        // While blind the client cannot tell whether the phase is still ahead.
+        let late = self.blind_since.is_some()
+            || match &self.sync {
+                Some(sync) if sync.server_clock() == Some(ann.clock) => sync
+                    .local_time_of(ann.phase.starts_at)
+                    .is_none_or(|at| at <= local),
+                _ => true,
+            };
         self.pending.push(Pending { ann, late });
     }
 }

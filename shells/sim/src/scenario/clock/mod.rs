@@ -66,6 +66,10 @@ fn measure(w: &mut World, r: &mut SeedResult) {
     let asymmetric = w.mix.asymmetric;
     for (i, c) in w.clients.iter_mut().enumerate() {
         let Some(sync) = &c.sync else { continue };
+        // Nothing reads the clock of a sleeping device.
+        if c.suspended {
+            continue;
+        }
         let local = c.local(now);
         let (Some(est), Some(id)) = (sync.estimate(local), sync.server_clock()) else {
             continue;

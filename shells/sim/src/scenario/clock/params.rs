@@ -101,6 +101,8 @@ pub struct ClientParams {
     pub asymmetry_us: i64,
     /// Base round-trip time.
     pub base_rtt: Duration,
+    /// `(start, length)` of a suspend of the client's device, in true time.
+    pub suspend: Option<(Instant, Duration)>,
 }
 
 /// The server's first clock and its restart, if any.
@@ -185,13 +187,20 @@ impl ClientParams {
             EPOCH_US + rng.range_u64(0, 1 << 40) as i64,
             rng.uniform(-100.0, 100.0),
         );
+        // A monotonic clock (CLOCK_MONOTONIC, performance.now()) stops while
+        // the device sleeps: to the client, a suspend is its clock standing
+        // still for the pause, then running on — a backward step against true
+        // time. The process runs nothing meanwhile.
+        let mut suspend = None;
         if mix.client_steps && rng.chance(0.2) {
-            let size = rng.uniform(1.0, 500.0) * 1e3;
-            let sign = if rng.chance(0.5) { 1.0 } else { -1.0 };
+            let start = secs(rng, 10.0, 30.0);
+            let pause = ms(rng.uniform(500.0, 8_000.0));
+            let lost = pause.as_micros() as f64 * (1.0 + clock.drift_ppm() * 1e-6);
             clock = clock.with_step(ClockStep {
-                at: secs(rng, 10.0, 35.0),
-                micros: (sign * size) as i64,
+                at: start + pause,
+                micros: -(lost.round() as i64),
             });
+            suspend = Some((start, pause));
         }
         let fwd = ms(rtt_ms * share);
         let back = ms(rtt_ms * (1.0 - share));
@@ -213,6 +222,7 @@ impl ClientParams {
             down: link(back),
             asymmetry_us: fwd.as_micros() as i64 - back.as_micros() as i64,
             base_rtt: fwd + back,
+            suspend,
         }
     }
 }

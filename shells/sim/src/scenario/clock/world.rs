@@ -34,7 +34,8 @@ pub(super) enum Timer {
     Join(usize),
     Sync(usize, u64),
     Fire(usize, u64),
-    Step(usize),
+    Suspend(usize),
+    Resume(usize),
     Reply(usize, ClockPing, Instant, usize),
     Retransmit(usize, u64, Duration, Announcement),
     Timeline(u64),
@@ -69,8 +70,9 @@ impl World {
             sim.add_link(Link::from_config(&params.up));
             sim.add_link(Link::from_config(&params.down));
             sim.schedule(params.joins_at, Timer::Join(i));
-            for step in params.clock.steps() {
-                sim.schedule(step.at, Timer::Step(i));
+            if let Some((start, pause)) = params.suspend {
+                sim.schedule(start, Timer::Suspend(i));
+                sim.schedule(start + pause, Timer::Resume(i));
             }
             cs.push(Client::new(params));
         }
@@ -119,11 +121,32 @@ impl World {
                 self.clients[i].sync = Some(ClockSync::new(ClockConfig::default(), local));
                 self.drive_sync(i, true);
             }
+            // A suspended process runs no timers; it re-arms them on resume.
+            Timer::Sync(i, _) | Timer::Fire(i, _) if self.clients[i].suspended => {}
             Timer::Sync(i, g) if g == self.clients[i].sync_gen => self.drive_sync(i, true),
             Timer::Fire(i, g) if g == self.clients[i].fire_gen => self.refresh_fires(i),
-            Timer::Step(i) => {
+            Timer::Suspend(i) => {
                 self.clients[i].blind_since = Some(now);
-                self.drive_sync(i, false);
+                self.clients[i].suspended = true;
+            }
+            Timer::Resume(i) => {
+                self.clients[i].suspended = false;
+                // The shell hears of the wake-up (a resume event) and tells
+                // its `ClockSync` that its clock stood still.
+                let local = self.clients[i].local(now);
+                if let Some(sync) = self.clients[i].sync.as_mut() {
+                    sync.handle_discontinuity(local);
+                }
+                // The OS hands over what arrived meanwhile before any timer runs.
+                for (link, msg) in std::mem::take(&mut self.clients[i].deferred) {
+                    self.deliver(link, msg);
+                }
+                // Phases due while it slept fire late by the length of the
+                // sleep: they measure the suspend, not synchronisation.
+                for p in &mut self.clients[i].pending {
+                    p.late = true;
+                }
+                self.drive_sync(i, true);
                 self.refresh_fires(i);
             }
             Timer::Reply(i, ping, t2, life) if self.server.up && self.server.life() == life => {
@@ -161,6 +184,10 @@ impl World {
     fn deliver(&mut self, link: LinkId, msg: Msg) {
         let i = (link.0 / 2) as usize;
         let now = self.sim.now();
+        if link.0 % 2 == 1 && self.clients[i].suspended {
+            self.clients[i].deferred.push((link, msg));
+            return;
+        }
         match msg {
             Msg::Ping(ping) if self.server.up => {
                 let t2 = self.server.clock().local(now);
