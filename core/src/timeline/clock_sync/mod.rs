@@ -8,6 +8,7 @@ use super::mapping::{Mapping, abs, ceil, floor};
 use crate::proto::{ClockId, ClockPing, ClockPong};
 use crate::time::{Duration, Instant};
 
+mod hull;
 mod window;
 
 pub(crate) use window::WINDOW;
@@ -58,7 +59,7 @@ impl Default for ClockConfig {
     fn default() -> Self {
         ClockConfig {
             interval: Duration::from_secs(1),
-            fast_interval: Duration::from_millis(250),
+            fast_interval: Duration::from_millis(125),
             fast_samples: 16,
             settled: Duration::from_micros(500),
             ping_timeout: Duration::from_secs(5),

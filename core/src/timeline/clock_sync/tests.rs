@@ -193,7 +193,7 @@ fn samples_fast_at_start_then_at_the_interval_once_settled() {
         .collect();
     let gaps: std::vec::Vec<u64> = pings.windows(2).map(|w| w[1] - w[0]).collect();
     // A quiet path: fast while the estimate is acquired, then settled.
-    assert!(gaps[..15].iter().all(|&g| g == 250_000), "{gaps:?}");
+    assert!(gaps[..15].iter().all(|&g| g == 125_000), "{gaps:?}");
     assert!(gaps[20..].iter().all(|&g| g == 1_000_000), "{gaps:?}");
 }
 

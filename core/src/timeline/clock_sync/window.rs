@@ -12,6 +12,7 @@ use heapless::Vec;
 
 use super::super::mapping::abs;
 use super::super::region::{Region, Strip};
+use super::hull::{Hull, Side};
 use crate::time::Instant;
 
 /// Samples kept in the window.
@@ -47,6 +48,10 @@ pub(crate) struct Window {
     samples: Vec<Sample, WINDOW>,
     /// The samples as strips relative to `reference` and `base`, same order.
     strips: Vec<Strip, WINDOW>,
+    /// The line under every upper bound (the forward path at its quickest).
+    ceiling: Hull,
+    /// The line over every lower bound (the return path at its quickest).
+    floor: Hull,
     region: Region,
     /// Local instant that x = 0 refers to.
     reference: Instant,
@@ -54,6 +59,8 @@ pub(crate) struct Window {
     base: i64,
     max_drift: f64,
     wander: f64,
+    /// The last estimate: (local instant, absolute offset µs, drift µs/s).
+    line: Option<(Instant, f64, f64)>,
 }
 
 impl Window {
@@ -75,25 +82,32 @@ impl Window {
     pub(crate) fn clear(&mut self) {
         self.samples.clear();
         self.strips.clear();
+        self.ceiling = Hull::default();
+        self.floor = Hull::default();
         self.region = Region::default();
+        self.line = None;
     }
 
     /// Adds a sample taken around local `now`. A full window first forgets the
     /// sample that pins the offset least, so good samples outlive bad ones.
     pub(crate) fn add(&mut self, sample: Sample, now: Instant) -> Added {
         if self.samples.is_full() {
-            let evict = self.widest(now);
+            let evict = self.least_useful(now);
+            self.ceiling.remove(&self.strips, evict);
+            self.floor.remove(&self.strips, evict);
             self.samples.remove(evict);
+            self.strips.remove(evict);
         }
         // Just made room above; cannot fail.
         let _ = self.samples.push(sample);
         self.rebuild()
     }
 
-    /// Intersects the window newest to oldest. When an older sample
-    /// contradicts the newer ones, one of the clocks stepped: everything
-    /// before the newest sample describes a clock that no longer exists, and
-    /// is dropped (keeping part of it could keep a sample taken across the step).
+    /// Recomputes strips and region after a sample was added, and extends
+    /// the hulls with it. When the samples
+    /// contradict each other, one of the clocks stepped: everything before
+    /// the newest sample describes a clock that no longer exists, and is
+    /// dropped (keeping part of it could keep a sample taken across the step).
     fn rebuild(&mut self) -> Added {
         // Never empty here: a sample was just pushed.
         let newest = self.samples[self.samples.len() - 1];
@@ -105,13 +119,25 @@ impl Window {
             // Same capacity as `samples`; cannot fail.
             let _ = self.strips.push(strip);
         }
+        let newest_index = self.strips.len() - 1;
+        if newest_index == 0 {
+            self.ceiling.build(&self.strips, Side::Upper);
+            self.floor.build(&self.strips, Side::Lower);
+        } else {
+            self.ceiling.push(&self.strips, newest_index);
+            self.floor.push(&self.strips, newest_index);
+        }
+        // Only strips on the hulls can bind: a strip above the ceiling or
+        // below the floor is implied by its neighbours on the hull.
         let newest_strip = self.strips[self.strips.len() - 1];
         self.region.reset(newest_strip, self.max_drift);
+        let strips = &self.strips;
         let region = &mut self.region;
-        let agreed = self.strips[..self.strips.len() - 1]
-            .iter()
-            .rev()
-            .all(|&strip| region.clip(strip));
+        let agreed = self
+            .ceiling
+            .indices()
+            .chain(self.floor.indices())
+            .all(|i| region.clip(strips[i]));
         if agreed {
             return Added::Agreed;
         }
@@ -119,6 +145,8 @@ impl Window {
         self.strips.clear();
         let _ = self.samples.push(newest);
         let _ = self.strips.push(newest_strip);
+        self.ceiling.build(&self.strips, Side::Upper);
+        self.floor.build(&self.strips, Side::Lower);
         self.region.reset(newest_strip, self.max_drift);
         Added::Contradicted
     }
@@ -133,19 +161,30 @@ impl Window {
         }
     }
 
-    /// The sample that pins the offset least: the widest interval once aged.
-    fn widest(&self, now: Instant) -> usize {
-        let width = |s: &Sample| {
+    /// The sample that pins the offset least. A sample bounds the offset from
+    /// above by its forward trip and from below by its return trip; either
+    /// side alone may be the best in the window (one quick direction is far
+    /// likelier than two), so a sample is worth what its better side is: its
+    /// distance from the last estimate, aged by the drift's wander.
+    fn least_useful(&self, now: Instant) -> usize {
+        let worth = |s: &Sample| {
             let age = secs_between(now, s.at);
-            (s.hi - s.lo) as f64 + 2.0 * (s.slack + self.wander * age)
+            let side = match self.line {
+                Some((at, offset, rate)) => {
+                    let here = offset + rate * secs_between(s.at, at);
+                    (s.hi as f64 - here).min(here - s.lo as f64)
+                }
+                None => (s.hi - s.lo) as f64,
+            };
+            side + s.slack + self.wander * age
         };
-        let mut widest = 0;
+        let mut worst = 0;
         for (i, s) in self.samples.iter().enumerate() {
-            if width(s) > width(&self.samples[widest]) {
-                widest = i;
+            if worth(s) > worth(&self.samples[worst]) {
+                worst = i;
             }
         }
-        widest
+        worst
     }
 
     /// How much queueing the path adds to a typical round trip, µs: the
@@ -180,7 +219,7 @@ impl Window {
     /// the quickest return trip independently, as no single sample can — with
     /// old samples loosened in proportion to how much the drift is in doubt,
     /// so that a wrong drift cannot tilt them across the present.
-    pub(crate) fn target(&self, now: Instant) -> Option<(f64, f64)> {
+    pub(crate) fn target(&mut self, now: Instant) -> Option<(f64, f64)> {
         let (rate_lo, rate_hi) = self.region.rate_range()?;
         let (rate, doubt) = self.envelope_rate(rate_lo, rate_hi);
         let (mut a_lo, mut a_hi) = (f64::MIN, f64::MAX);
@@ -198,6 +237,7 @@ impl Window {
             let (lo, hi) = self.region.range_at(0.0)?;
             (lo + hi) / 2.0
         };
+        self.line = Some((self.reference, self.base as f64 + centre, rate));
         Some((self.base as f64 + centre + rate * x, rate * 1e-6))
     }
 
@@ -214,57 +254,14 @@ impl Window {
     fn envelope_rate(&self, lo: f64, hi: f64) -> (f64, f64) {
         let n = self.strips.len() as f64;
         let mean_x = self.strips.iter().map(|s| s.x).sum::<f64>() / n;
-        let forward = hull_slope_at(self.strips.iter().map(|s| (s.x, s.hi)), mean_x, false);
-        let back = hull_slope_at(self.strips.iter().map(|s| (s.x, s.lo)), mean_x, true);
+        let forward = self.ceiling.slope_at(&self.strips, mean_x);
+        let back = self.floor.slope_at(&self.strips, mean_x);
         // Each is a concave optimum in the drift, so within the drifts the
         // samples allow it is the nearest one to the free optimum.
         let (forward, back) = (forward.clamp(lo, hi), back.clamp(lo, hi));
         let rate = (forward + back) / 2.0;
         (rate, DRIFT_DOUBT * abs(forward - back))
     }
-}
-
-/// The slope at `x` of the lower convex hull of `points` (the upper hull if
-/// `upper`): the line under (over) every point that is highest (lowest) at `x`.
-/// Points must come in increasing `x`, as a window's samples do. Built with
-/// Andrew's monotone chain in one pass; at a hull vertex the two adjacent
-/// slopes are averaged. Fewer than two distinct points give no slope: 0.
-fn hull_slope_at(points: impl Iterator<Item = (f64, f64)>, x: f64, upper: bool) -> f64 {
-    let sign = if upper { -1.0 } else { 1.0 };
-    let mut hull: Vec<(f64, f64), WINDOW> = Vec::new();
-    for (px, py) in points {
-        let p = (px, sign * py);
-        if hull.last().is_some_and(|l| l.0 == p.0) {
-            // Same instant twice: only the lower point can be on the hull.
-            if hull.last().is_some_and(|l| l.1 <= p.1) {
-                continue;
-            }
-            hull.pop();
-        }
-        while hull.len() >= 2 {
-            let (a, b) = (hull[hull.len() - 2], hull[hull.len() - 1]);
-            // Drop `b` unless a → b → p turns left (strictly convex from below).
-            if (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0) <= 0.0 {
-                hull.pop();
-            } else {
-                break;
-            }
-        }
-        // At most one point per sample; cannot overflow.
-        let _ = hull.push(p);
-    }
-    let slope = |i: usize| (hull[i + 1].1 - hull[i].1) / (hull[i + 1].0 - hull[i].0);
-    if hull.len() < 2 {
-        return 0.0;
-    }
-    let last = hull.len() - 2;
-    let edge = (0..=last).find(|&i| hull[i + 1].0 >= x).unwrap_or(last);
-    let s = if hull[edge + 1].0 == x && edge < last {
-        (slope(edge) + slope(edge + 1)) / 2.0
-    } else {
-        slope(edge)
-    };
-    sign * s
 }
 
 pub(crate) fn secs_between(at: Instant, reference: Instant) -> f64 {
@@ -274,26 +271,6 @@ pub(crate) fn secs_between(at: Instant, reference: Instant) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hull_slope_rests_on_the_extreme_points_around_x() {
-        // Lower hull of these: (0,0) → (4,2) → (10,8); spikes above ignored.
-        let pts = [
-            (0.0, 0.0),
-            (1.0, 5.0),
-            (2.0, 9.0),
-            (4.0, 2.0),
-            (7.0, 30.0),
-            (10.0, 8.0),
-        ];
-        assert_eq!(hull_slope_at(pts.iter().copied(), 2.0, false), 0.5);
-        assert_eq!(hull_slope_at(pts.iter().copied(), 6.0, false), 1.0);
-        // At the vertex (4, 2): the mean of both slopes.
-        assert_eq!(hull_slope_at(pts.iter().copied(), 4.0, false), 0.75);
-        // Upper hull: (0,0) → (2,9) → (7,30) → (10,8).
-        assert_eq!(hull_slope_at(pts.iter().copied(), 8.0, true), -22.0 / 3.0);
-        assert_eq!(hull_slope_at([(1.0, 1.0)].into_iter(), 0.0, false), 0.0);
-    }
 
     fn sample(at_s: u64, offset: i64, fwd: i64, back: i64) -> Sample {
         Sample {
