@@ -1,0 +1,236 @@
+//! What the shell and the application call: topics, rooms, publishing and
+//! targeted delivery.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::caps::room_of;
+use super::room::{RoomLogic, RoomState};
+use super::slab::Key;
+use super::topic::TopicState;
+use super::{Deadline, Hub, HubError, TopicConfig};
+use crate::proto::{JSON_SAFE_MAX, MemberId, Position, Room, SessionId, Topic};
+use crate::time::Instant;
+use crate::timeline::{Schedule, Timeline};
+
+impl Hub {
+    /// Opens a topic. A topic named `room/…` belongs to room `room`: its
+    /// subscribers are in that room's presence.
+    pub fn open_topic(&mut self, name: &str, config: TopicConfig) -> Result<Position, HubError> {
+        let name = Topic::try_from(name).map_err(|_| HubError::UnknownTopic)?;
+        if self.topic_names.contains_key(&name) {
+            return Err(HubError::AlreadyOpen);
+        }
+        if self.topics.len() >= self.config.max_topics {
+            return Err(HubError::TooManyTopics);
+        }
+        let room = room_of(&name).and_then(|r| self.room_names.get(r).copied());
+        let epoch = self.epoch.wrapping_add(self.opens) & JSON_SAFE_MAX;
+        self.opens += 1;
+        let topic = TopicState::new(name.clone(), config, epoch, room);
+        let position = topic.position();
+        let key = self.topics.insert(topic);
+        self.topic_names.insert(name, key);
+        Ok(position)
+    }
+
+    /// Closes a topic: its history and held publishes go, and its subscribers
+    /// are unsubscribed (and told `unknown_topic`).
+    pub fn close_topic(&mut self, name: &str, now: Instant) -> Result<(), HubError> {
+        let now = self.advance(now);
+        let key = self
+            .topic_names
+            .remove(name)
+            .ok_or(HubError::UnknownTopic)?;
+        let subscribers = self
+            .topics
+            .get(key)
+            .map(|t| t.subscribers.clone())
+            .unwrap_or_default();
+        for skey in subscribers {
+            self.drop_sub(skey, key, now);
+            if let Some(conn) = self.sessions.get(skey).and_then(|s| s.conn) {
+                self.reject(conn, HubError::UnknownTopic, None);
+            }
+        }
+        self.timed.forget_topic(key);
+        self.topics.remove(key);
+        Ok(())
+    }
+
+    /// Opens a room with its logic and, if it has a schedule, a timeline
+    /// starting at `now` whose phases are announced to the room's members.
+    pub fn open_room(
+        &mut self,
+        name: &str,
+        schedule: Option<Schedule>,
+        logic: Box<dyn RoomLogic>,
+        now: Instant,
+    ) -> Result<(), HubError> {
+        let now = self.advance(now);
+        let name = Room::try_from(name).map_err(|_| HubError::UnknownRoom)?;
+        if self.room_names.contains_key(&name) {
+            return Err(HubError::AlreadyOpen);
+        }
+        if self.rooms.len() >= self.config.max_rooms {
+            return Err(HubError::TooManyRooms);
+        }
+        let timeline = schedule.map(|s| Timeline::new(s, now, self.config.timeline));
+        let key = self.rooms.insert(RoomState {
+            name: name.clone(),
+            timeline,
+            logic: Some(logic),
+            members: Vec::new(),
+            users: BTreeMap::new(),
+            deadline: None,
+        });
+        self.room_names.insert(name, key);
+        for tkey in self.topics_of_room(key) {
+            if let Some(t) = self.topics.get_mut(tkey) {
+                t.room = Some(key);
+            }
+        }
+        self.run_timeline(key, now);
+        Ok(())
+    }
+
+    /// Closes a room: its topics stay open but no longer belong to it, and
+    /// its presence and timeline end.
+    pub fn close_room(&mut self, name: &str) -> Result<(), HubError> {
+        let key = self.room_names.remove(name).ok_or(HubError::UnknownRoom)?;
+        for tkey in self.topics_of_room(key) {
+            if let Some(t) = self.topics.get_mut(tkey) {
+                t.room = None;
+            }
+        }
+        if let Some(room) = self.rooms.remove(key) {
+            for skey in room.members {
+                if let Some(s) = self.sessions.get_mut(skey) {
+                    s.rooms.retain(|r| *r != key);
+                }
+            }
+            if let Some(at) = room.deadline {
+                self.deadlines.remove(&(at, Deadline::Room(key)));
+            }
+        }
+        Ok(())
+    }
+
+    fn topics_of_room(&self, key: Key) -> Vec<Key> {
+        let Some(room) = self.rooms.get(key) else {
+            return Vec::new();
+        };
+        let prefix = room.name.as_str();
+        self.topic_names
+            .range::<str, _>((
+                core::ops::Bound::Included(prefix),
+                core::ops::Bound::Unbounded,
+            ))
+            .take_while(|(name, _)| name.starts_with(prefix))
+            .filter(|(name, _)| room_of(name) == Some(prefix))
+            .map(|(_, key)| *key)
+            .collect()
+    }
+
+    /// Publishes `data` to a topic's subscribers from the server side: now,
+    /// or at `at` if that is later (held, then released to everyone at once).
+    /// Returns where it landed, or `None` if held.
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        data: &[u8],
+        at: Option<Instant>,
+        now: Instant,
+    ) -> Result<Option<Position>, HubError> {
+        let now = self.advance(now);
+        let tkey = *self.topic_names.get(topic).ok_or(HubError::UnknownTopic)?;
+        let data: Arc<[u8]> = Arc::from(data);
+        if let Some(at) = at.filter(|at| *at > now) {
+            if self.timed.len() >= self.config.max_timed {
+                return Err(HubError::TimedFull);
+            }
+            let held = super::timed::Held {
+                topic: tkey,
+                data,
+                ack: None,
+            };
+            self.timed.hold(at, held);
+            return Ok(None);
+        }
+        Ok(Some(self.publish_now(tkey, data, at, now)))
+    }
+
+    /// Sends `data` to one session's inbox (see [`HubConfig::inbox`](super::HubConfig)).
+    pub fn send_to_session(&mut self, session: &SessionId, data: &[u8]) -> Result<(), HubError> {
+        let key = *self.by_id.get(session).ok_or(HubError::UnknownSession)?;
+        self.push_inbox(key, data);
+        Ok(())
+    }
+
+    /// Sends `data` to the inbox of every session of `user`; returns how many.
+    pub fn send_to_user(&mut self, user: &MemberId, data: &[u8]) -> usize {
+        let keys = self.by_user.get(user).cloned().unwrap_or_default();
+        for &key in &keys {
+            self.push_inbox(key, data);
+        }
+        keys.len()
+    }
+
+    /// Sends `data` to the inbox of every session in a room's presence;
+    /// returns how many.
+    pub fn send_to_room(&mut self, room: &str, data: &[u8]) -> Result<usize, HubError> {
+        let rkey = *self.room_names.get(room).ok_or(HubError::UnknownRoom)?;
+        let members = self
+            .rooms
+            .get(rkey)
+            .map(|r| r.members.clone())
+            .unwrap_or_default();
+        for &key in &members {
+            self.push_inbox(key, data);
+        }
+        Ok(members.len())
+    }
+
+    /// Appends to the topic and fans out to its live subscribers.
+    pub(super) fn publish_now(
+        &mut self,
+        tkey: Key,
+        data: Arc<[u8]>,
+        at: Option<Instant>,
+        now: Instant,
+    ) -> Position {
+        let Some(topic) = self.topics.get_mut(tkey) else {
+            return Position {
+                epoch: 0,
+                offset: 0,
+            };
+        };
+        let offset = topic.head;
+        let position = Position {
+            epoch: topic.epoch,
+            offset,
+        };
+        topic.append(data, at, now);
+        self.fan_out(tkey, offset, now);
+        position
+    }
+
+    /// Releases every timed publish due by `now`, acking each to its publisher.
+    pub(super) fn release_timed(&mut self, now: Instant) {
+        while let Some((at, held)) = self.timed.pop_due(now) {
+            let position = self.publish_now(held.topic, held.data, Some(at), now);
+            if let Some((key, id)) = held.ack {
+                if let Some(s) = self.sessions.get_mut(key) {
+                    s.requests.put(
+                        super::session::Kind::Publish,
+                        id,
+                        super::session::Answer::Published(position),
+                    );
+                }
+                self.ack(key, id, position);
+            }
+        }
+    }
+}

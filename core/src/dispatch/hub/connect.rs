@@ -1,0 +1,277 @@
+//! Connections and sessions: connect, hello, resume, disconnect, expire, pull.
+
+use alloc::collections::VecDeque;
+
+use super::fanout::close_conn;
+use super::frame::Frame;
+use super::queue::{Entry, Tag};
+use super::session::Session;
+use super::slab::Key;
+use super::{Capabilities, CloseCode, Codec, Conn, ConnId, Deadline, Hub, HubError};
+use crate::proto::{Hello, PROTOCOL_VERSION, ServerMsg, Welcome};
+use crate::time::Instant;
+
+impl Hub {
+    /// A connection was accepted and its credential verified into `caps`. It
+    /// must say `hello` within [`HubConfig::hello_timeout`](super::HubConfig).
+    pub fn handle_connect(
+        &mut self,
+        conn: ConnId,
+        caps: Capabilities,
+        codec: Codec,
+        now: Instant,
+    ) -> Result<(), HubError> {
+        let now = self.advance(now);
+        if self.conns.contains_key(&conn) {
+            return Err(HubError::ConnectionExists);
+        }
+        if self.conns.len() >= self.config.max_sessions + self.config.max_pending {
+            return Err(HubError::TooManySessions);
+        }
+        let hello_at = now + self.config.hello_timeout;
+        let credentials_at = caps.expires_at;
+        self.deadlines.insert((hello_at, Deadline::Hello(conn)));
+        if let Some(at) = credentials_at {
+            self.deadlines.insert((at, Deadline::Credentials(conn)));
+        }
+        self.conns.insert(
+            conn,
+            Conn {
+                caps,
+                codec,
+                session: None,
+                early: VecDeque::new(),
+                closing: false,
+                hello_at,
+                credentials_at,
+            },
+        );
+        Ok(())
+    }
+
+    /// The connection is gone. Its session stays resumable for the grace
+    /// period, keeping its subscriptions, presence and unsent frames.
+    pub fn handle_disconnect(&mut self, conn: ConnId, now: Instant) {
+        let now = self.advance(now);
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.deadlines.remove(&(c.hello_at, Deadline::Hello(conn)));
+        if let Some(at) = c.credentials_at {
+            self.deadlines.remove(&(at, Deadline::Credentials(conn)));
+        }
+        let Some(key) = c.session else {
+            return;
+        };
+        let grace = self.config.grace;
+        if let Some(s) = self.sessions.get_mut(key).filter(|s| s.conn == Some(conn)) {
+            s.conn = None;
+            let at = now + grace;
+            s.expires = Some(at);
+            self.deadlines.insert((at, Deadline::Expire(key)));
+        }
+    }
+
+    /// `hello`: opens a session, or resumes the one named by `resume`.
+    pub(super) fn hello(
+        &mut self,
+        conn: ConnId,
+        hello: &Hello,
+        now: Instant,
+    ) -> Result<(), HubError> {
+        if hello.version != PROTOCOL_VERSION {
+            let err = self.reject(conn, HubError::UnsupportedVersion, None);
+            self.close(conn, CloseCode::Protocol);
+            return Err(err);
+        }
+        let Some(c) = self.conns.get(&conn) else {
+            return Err(HubError::UnknownConnection);
+        };
+        let resumable = hello
+            .resume
+            .as_ref()
+            .and_then(|t| self.by_token.get(t).copied())
+            .filter(|k| {
+                self.sessions
+                    .get(*k)
+                    .is_some_and(|s| s.caps.user == c.caps.user)
+            });
+        let key = match resumable {
+            Some(key) => {
+                self.resume(conn, key, now);
+                key
+            }
+            None => self.open_session(conn, now)?,
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.session = Some(key);
+        }
+        self.deadlines
+            .remove(&(self.conns[&conn].hello_at, Deadline::Hello(conn)));
+        self.welcome(key);
+        if resumable.is_some() {
+            self.resync(key, now);
+        }
+        Ok(())
+    }
+
+    fn open_session(&mut self, conn: ConnId, now: Instant) -> Result<Key, HubError> {
+        if self.sessions.len() >= self.config.max_sessions {
+            let err = self.reject(conn, HubError::TooManySessions, None);
+            self.close(conn, CloseCode::Full);
+            return Err(err);
+        }
+        let (id, token) = self.fresh_ids();
+        let c = &self.conns[&conn];
+        let (caps, codec) = (c.caps.clone(), c.codec);
+        let user = caps.user.clone();
+        let session = Session::new(
+            id.clone(),
+            token.clone(),
+            caps,
+            conn,
+            codec,
+            &self.config,
+            now,
+        );
+        let key = self.sessions.insert(session);
+        self.by_id.insert(id, key);
+        self.by_token.insert(token, key);
+        self.by_user.entry(user).or_default().push(key);
+        Ok(key)
+    }
+
+    /// Moves session `key` onto `conn`, with the connection's (fresher)
+    /// capabilities; subscriptions they no longer allow are dropped.
+    fn resume(&mut self, conn: ConnId, key: Key, now: Instant) {
+        let c = &self.conns[&conn];
+        let (caps, codec) = (c.caps.clone(), c.codec);
+        let Some(s) = self.sessions.get_mut(key) else {
+            return;
+        };
+        if let Some(old) = s.conn.replace(conn) {
+            close_conn(&mut self.conns, &mut self.outputs, old, CloseCode::Replaced);
+            if let Some(o) = self.conns.get_mut(&old) {
+                o.session = None;
+            }
+        }
+        if let Some(at) = s.expires.take() {
+            self.deadlines.remove(&(at, Deadline::Expire(key)));
+        }
+        if s.codec != codec {
+            rewind(s);
+            s.codec = codec;
+        }
+        let denied: alloc::vec::Vec<Key> = {
+            let topics = &self.topics;
+            s.subs
+                .iter()
+                .filter(|sub| {
+                    topics
+                        .get(sub.topic)
+                        .is_none_or(|t| !caps.may_subscribe(&t.name))
+                })
+                .map(|sub| sub.topic)
+                .collect()
+        };
+        s.caps = caps;
+        for tkey in denied {
+            self.drop_sub(key, tkey, now);
+        }
+    }
+
+    /// Queues `welcome` first, with a fresh resume token (the old one stops
+    /// working, so a leaked token is good for one resume at most).
+    fn welcome(&mut self, key: Key) {
+        let token = self.fresh_token();
+        let (clock, max_frame) = (self.config.clock, self.config.max_frame);
+        let Some(s) = self.sessions.get_mut(key) else {
+            return;
+        };
+        let old = core::mem::replace(&mut s.token, token.clone());
+        self.by_token.remove(&old);
+        self.by_token.insert(token.clone(), key);
+        let msg = ServerMsg::Welcome(Welcome {
+            version: PROTOCOL_VERSION,
+            session: s.id.clone(),
+            resume: token,
+            clock,
+            max_frame,
+        });
+        let frame = Frame::encode(&msg, s.codec);
+        s.queue.push_front(Entry::Frame {
+            frame,
+            tag: Tag::Other,
+        });
+        if let Some(conn) = s.conn {
+            self.outputs.push_back(super::HubOutput::Wake(conn));
+        }
+    }
+
+    /// After a resume: a presence snapshot and the current phase of every
+    /// room the session is in (events may have been lost with the old
+    /// connection), then catch-up from history.
+    fn resync(&mut self, key: Key, now: Instant) {
+        let rooms = self
+            .sessions
+            .get(key)
+            .map(|s| s.rooms.clone())
+            .unwrap_or_default();
+        for rkey in rooms {
+            self.send_room_state(key, rkey, now);
+        }
+        self.pump(key, now);
+    }
+
+    /// The grace period of a disconnected session ended: it leaves presence
+    /// and everything it held is freed.
+    pub(super) fn expire(&mut self, key: Key) {
+        let now = self.now;
+        let Some(s) = self.sessions.get(key) else {
+            return;
+        };
+        if s.conn.is_some() {
+            return;
+        }
+        let topics: alloc::vec::Vec<Key> = s.subs.iter().map(|sub| sub.topic).collect();
+        for tkey in topics {
+            self.drop_sub(key, tkey, now);
+        }
+        let Some(s) = self.sessions.remove(key) else {
+            return;
+        };
+        self.by_id.remove(&s.id);
+        self.by_token.remove(&s.token);
+        if let Some(keys) = self.by_user.get_mut(&s.caps.user) {
+            keys.retain(|k| *k != key);
+            if keys.is_empty() {
+                self.by_user.remove(&s.caps.user);
+            }
+        }
+    }
+}
+
+/// Empties the queue (its frames are in the old connection's format) and
+/// rewinds each subscription to the first delivery it had not handed out, so
+/// that the pump re-sends them from history in the new format. Other frames
+/// are lost: answers come back by resending, presence and phases by resync.
+fn rewind(s: &mut Session) {
+    for entry in s.queue.drain() {
+        let (topic, offset) = match entry {
+            Entry::Frame {
+                tag: Tag::Deliver { topic, offset },
+                ..
+            } => (topic, offset),
+            Entry::Gap { topic, from, .. } => (topic, from),
+            Entry::Frame { .. } => continue,
+        };
+        if let Some(sub) = s.subs.iter_mut().find(|sub| sub.topic == topic) {
+            sub.next = sub.next.min(offset);
+            // A pending gap the rewind goes back before will be re-sent as
+            // messages (or reported lost) by the pump.
+            if sub.gap.is_some_and(|(from, _)| sub.next <= from) {
+                sub.gap = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Client messages: decode, check, act, answer.
+
+use alloc::sync::Arc;
+use core::fmt::Write;
+
+use super::frame::Frame;
+use super::session::{Answer, Kind, Sub};
+use super::slab::Key;
+use super::timed::Held;
+use super::{CloseCode, ConnId, EARLY_MAX, Hub, HubError};
+use crate::proto::codec::{decode_json_limited, decode_postcard_limited};
+use crate::proto::{
+    ClientMsg, ClockPing, ErrorMsg, ErrorText, Publish, PublishAck, RequestId, ServerMsg,
+    Subscribe, Subscribed,
+};
+use crate::time::Instant;
+
+impl Hub {
+    /// A frame arrived on `conn`: decodes it in the connection's format
+    /// (refusing it unparsed past `max_frame`) and handles the message.
+    ///
+    /// An undecodable or oversize frame is answered with an `error`
+    /// (`bad_frame` or `frame_too_large`) and the connection is closed
+    /// (`protocol`), as the protocol requires; nothing else changes.
+    pub fn handle_frame(
+        &mut self,
+        conn: ConnId,
+        frame: &[u8],
+        now: Instant,
+    ) -> Result<(), HubError> {
+        let Some(c) = self.conns.get(&conn) else {
+            return Err(HubError::UnknownConnection);
+        };
+        let max = self.config.max_frame as usize;
+        let decoded = match c.codec {
+            super::Codec::Json => decode_json_limited::<ClientMsg<'_>>(frame, max),
+            super::Codec::Postcard => decode_postcard_limited::<ClientMsg<'_>>(frame, max),
+        };
+        match decoded {
+            Ok(msg) => self.handle_message(conn, msg, now),
+            Err(e) => {
+                let err = self.reject(conn, HubError::Decode(e), None);
+                self.close(conn, CloseCode::Protocol);
+                Err(err)
+            }
+        }
+    }
+
+    /// A decoded message arrived on `conn`.
+    ///
+    /// A message the session may not send, or that names what does not
+    /// exist, returns the error and queues an `error` frame (with the request
+    /// id, if the message had one) to `conn`; nothing else changes. Inputs are
+    /// always answered with one `input_result`, whatever it says; a judged
+    /// input is `Ok` even when rejected. Messages from a connection being
+    /// closed are ignored.
+    pub fn handle_message(
+        &mut self,
+        conn: ConnId,
+        msg: ClientMsg<'_>,
+        now: Instant,
+    ) -> Result<(), HubError> {
+        let now = self.advance(now);
+        let Some(c) = self.conns.get(&conn) else {
+            return Err(HubError::UnknownConnection);
+        };
+        if c.closing {
+            return Ok(());
+        }
+        let Some(key) = c.session else {
+            return match msg {
+                ClientMsg::Hello(hello) => self.hello(conn, &hello, now),
+                _ => Err(self.reject(conn, HubError::UnexpectedMessage, None)),
+            };
+        };
+        match msg {
+            ClientMsg::Hello(_) => Err(self.reject(conn, HubError::UnexpectedMessage, None)),
+            ClientMsg::Ping(ping) => {
+                self.pong(key, ping, now);
+                Ok(())
+            }
+            ClientMsg::Subscribe(sub) => self
+                .subscribe(key, &sub, now)
+                .map_err(|e| self.reject(conn, e, None)),
+            ClientMsg::Unsubscribe(unsub) => {
+                if let Some(tkey) = self.topic_names.get(unsub.topic.as_str()).copied() {
+                    self.drop_sub(key, tkey, now);
+                }
+                Ok(())
+            }
+            ClientMsg::Publish(publish) => self
+                .client_publish(key, &publish, now)
+                .map_err(|e| self.reject(conn, e, publish.request)),
+            ClientMsg::Input(input) => self.input(conn, key, &input, now),
+        }
+    }
+
+    /// Queues an `error` frame for `err` to `conn` and returns `err`.
+    pub(super) fn reject(
+        &mut self,
+        conn: ConnId,
+        err: HubError,
+        request: Option<RequestId>,
+    ) -> HubError {
+        let mut message = ErrorText::new();
+        // Longer texts are cut at the limit; the code is what programs read.
+        let _ = write!(message, "{err}");
+        let msg = ServerMsg::Error(ErrorMsg {
+            code: err.code(),
+            request,
+            message,
+        });
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return err;
+        };
+        let frame = Frame::encode(&msg, c.codec);
+        match c.session {
+            Some(key) => {
+                self.push_other(key, frame);
+            }
+            None if c.early.len() < EARLY_MAX => {
+                if c.early.is_empty() {
+                    self.outputs.push_back(super::HubOutput::Wake(conn));
+                }
+                c.early.push_back(frame);
+            }
+            None => {}
+        }
+        err
+    }
+
+    fn pong(&mut self, key: Key, ping: ClockPing, now: Instant) {
+        let Some(codec) = self.sessions.get(key).map(|s| s.codec) else {
+            return;
+        };
+        let msg = ServerMsg::Pong(ping.answer(now, now, self.config.clock));
+        self.push_other(key, Frame::encode(&msg, codec));
+    }
+
+    /// Starts (or restarts) a subscription: `subscribed`, then the replay
+    /// from `since` if the history still holds it, then live messages. A
+    /// subscribe to a topic already subscribed restarts it from its `since`,
+    /// dropping what was queued for it.
+    fn subscribe(&mut self, key: Key, req: &Subscribe, now: Instant) -> Result<(), HubError> {
+        let s = self.sessions.get_mut(key).ok_or(HubError::UnknownSession)?;
+        if !s.caps.may_subscribe(&req.topic) {
+            return Err(HubError::Forbidden);
+        }
+        let tkey = *self
+            .topic_names
+            .get(req.topic.as_str())
+            .ok_or(HubError::UnknownTopic)?;
+        let known = s.sub(tkey).is_some();
+        if !known && s.subs.len() >= self.config.max_subscriptions {
+            return Err(HubError::TooManySubscriptions);
+        }
+        // The slab entry exists: topic_names only holds open topics.
+        let topic = self.topics.get_mut(tkey).ok_or(HubError::UnknownTopic)?;
+        let (next, recovered, reason) = match req.since.map(|since| topic.recover(since, now)) {
+            None => (topic.head, false, None),
+            Some(Ok(from)) => (from, true, None),
+            Some(Err(why)) => (topic.head, false, Some(why)),
+        };
+        let reply = ServerMsg::Subscribed(Subscribed {
+            topic: topic.name.clone(),
+            position: topic.position(),
+            recovered,
+            reason,
+        });
+        let room = topic.room;
+        if known {
+            s.queue.remove_topic(tkey);
+            if let Some(sub) = s.sub_mut(tkey) {
+                *sub = Sub {
+                    topic: tkey,
+                    next,
+                    gap: None,
+                };
+            }
+        } else {
+            s.subs.push(Sub {
+                topic: tkey,
+                next,
+                gap: None,
+            });
+            topic.subscribers.push(key);
+        }
+        let frame = Frame::encode(&reply, s.codec);
+        self.push_other(key, frame);
+        if let Some(rkey) = room {
+            self.join_room(key, rkey, now);
+        }
+        self.pump(key, now);
+        Ok(())
+    }
+
+    fn client_publish(
+        &mut self,
+        key: Key,
+        req: &Publish<'_>,
+        now: Instant,
+    ) -> Result<(), HubError> {
+        let s = self.sessions.get_mut(key).ok_or(HubError::UnknownSession)?;
+        if let Some(id) = req.request {
+            match s.requests.get(Kind::Publish, id) {
+                Some(Answer::Published(position)) => {
+                    self.ack(key, id, position);
+                    return Ok(());
+                }
+                // Acked when released.
+                Some(Answer::Held) => return Ok(()),
+                _ => {}
+            }
+        }
+        if !s.caps.may_publish(&req.topic) {
+            return Err(HubError::Forbidden);
+        }
+        let tkey = *self
+            .topic_names
+            .get(req.topic.as_str())
+            .ok_or(HubError::UnknownTopic)?;
+        let timed = req.at.filter(|at| *at > now);
+        if timed.is_some() && self.timed.len() >= self.config.max_timed {
+            return Err(HubError::TimedFull);
+        }
+        if !s.publishes.take(now) {
+            return Err(HubError::RateLimited);
+        }
+        let data: Arc<[u8]> = Arc::from(req.data.as_bytes());
+        if let Some(at) = timed {
+            let ack = req.request.map(|id| (key, id));
+            if let Some(id) = req.request {
+                s.requests.put(Kind::Publish, id, Answer::Held);
+            }
+            self.timed.hold(
+                at,
+                Held {
+                    topic: tkey,
+                    data,
+                    ack,
+                },
+            );
+            return Ok(());
+        }
+        let position = self.publish_now(tkey, data, req.at, now);
+        if let Some(id) = req.request {
+            if let Some(s) = self.sessions.get_mut(key) {
+                s.requests
+                    .put(Kind::Publish, id, Answer::Published(position));
+            }
+            self.ack(key, id, position);
+        }
+        Ok(())
+    }
+
+    pub(super) fn ack(&mut self, key: Key, request: RequestId, position: crate::proto::Position) {
+        let Some(codec) = self.sessions.get(key).map(|s| s.codec) else {
+            return;
+        };
+        let msg = ServerMsg::PublishAck(PublishAck { request, position });
+        self.push_other(key, Frame::encode(&msg, codec));
+    }
+}

@@ -1,0 +1,268 @@
+//! The server's event router: one sans-IO machine for every connection.
+//!
+//! The shell owns the sockets and the clock; the hub owns everything else:
+//! sessions, subscriptions, topic histories, presence, rooms and their
+//! timelines, timed publishes, and one bounded outbound queue per session.
+//! See `docs/dispatch.md` for the semantics.
+//!
+//! # Driving it
+//!
+//! - A socket is accepted and authenticated: [`Hub::handle_connect`] with the
+//!   [`Capabilities`] the credential grants and the connection's [`Codec`].
+//! - A frame arrives: [`Hub::handle_frame`] (or [`Hub::handle_message`] if the
+//!   shell decoded it).
+//! - The socket is gone: [`Hub::handle_disconnect`].
+//! - The timer from [`Hub::poll_timeout`] fires: [`Hub::handle_timeout`].
+//!
+//! After each of those, drain [`Hub::poll_output`] until `None` (the str0m
+//! rule, see the crate docs), then re-arm the timer with `poll_timeout`. A
+//! [`HubOutput::Wake`] means a connection has frames to write: when its socket
+//! is writable, the shell takes them with [`Hub::pull`], as many as it wants to
+//! coalesce into one write, and keeps pulling while the socket stays writable.
+//! [`HubOutput::Close`] asks the shell to close a socket.
+
+mod api;
+mod caps;
+mod config;
+mod connect;
+mod error;
+mod fanout;
+mod frame;
+mod ids;
+mod inbound;
+mod input;
+mod logic;
+mod outbound;
+mod presence;
+mod pump;
+mod queue;
+mod rate;
+mod room;
+mod session;
+mod slab;
+mod timed;
+mod topic;
+
+#[cfg(test)]
+mod tests;
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::vec::Vec;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+pub use caps::{Capabilities, Pattern};
+pub use config::{HubConfig, RateConfig, Reliability, TopicConfig};
+pub use error::{CloseCode, HubError};
+pub use frame::{Codec, Frame};
+pub use room::{RoomCtx, RoomInput, RoomLogic};
+
+use crate::proto::{MemberId, Room, SessionId, Token, Topic};
+use crate::time::Instant;
+use room::{Action, RoomState};
+use session::Session;
+use slab::{Key, Slab};
+use timed::Timed;
+use topic::TopicState;
+
+/// The shell's name for one transport connection (one WebSocket).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// What the hub asks of the shell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HubOutput {
+    /// The connection's queue went from empty to non-empty: [`Hub::pull`]
+    /// when its socket is writable.
+    Wake(ConnId),
+    /// Close the connection (after writing what [`Hub::pull`] still gives),
+    /// then call [`Hub::handle_disconnect`].
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Why.
+        code: CloseCode,
+    },
+}
+
+/// A connection the shell has handed over.
+#[derive(Debug)]
+struct Conn {
+    caps: Capabilities,
+    codec: Codec,
+    session: Option<Key>,
+    /// Frames for a connection without a session (errors before `hello`).
+    early: VecDeque<Frame>,
+    /// Whether a `Close` was asked for; nothing more is accepted from it.
+    closing: bool,
+    /// Deadlines registered for it, to cancel on disconnect.
+    hello_at: Instant,
+    credentials_at: Option<Instant>,
+}
+
+/// Most frames queued for a connection before its `hello`.
+const EARLY_MAX: usize = 4;
+
+/// Something the hub must do at a given time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Deadline {
+    Hello(ConnId),
+    Credentials(ConnId),
+    Expire(Key),
+    Room(Key),
+}
+
+/// The server's event router. See the [module docs](self).
+pub struct Hub {
+    config: HubConfig,
+    rng: ChaCha20Rng,
+    epoch: u64,
+    /// Topics opened so far; each open gets the next epoch.
+    opens: u64,
+    now: Instant,
+    conns: BTreeMap<ConnId, Conn>,
+    sessions: Slab<Session>,
+    by_token: BTreeMap<Token, Key>,
+    by_id: BTreeMap<SessionId, Key>,
+    by_user: BTreeMap<MemberId, Vec<Key>>,
+    topics: Slab<TopicState>,
+    topic_names: BTreeMap<Topic, Key>,
+    rooms: Slab<RoomState>,
+    room_names: BTreeMap<Room, Key>,
+    timed: Timed,
+    deadlines: BTreeSet<(Instant, Deadline)>,
+    outputs: VecDeque<HubOutput>,
+    /// Actions a room's logic recorded, applied after it returns.
+    actions: Vec<Action>,
+}
+
+impl Hub {
+    /// A hub with no connections, topics or rooms.
+    ///
+    /// `seed` drives the session ids and resume tokens: pass fresh OS
+    /// randomness in production (tokens are then unguessable) and a fixed
+    /// value in simulations (runs then repeat exactly). `epoch` numbers the
+    /// topics' histories: topic `n` opened by this hub (from 0) gets epoch
+    /// `epoch + n`, so pass a value past the previous run's last (the boot
+    /// time in microseconds does), at most [`JSON_SAFE_MAX`](crate::proto::JSON_SAFE_MAX).
+    pub fn new(config: HubConfig, seed: [u8; 32], epoch: u64, now: Instant) -> Self {
+        Hub {
+            config,
+            rng: ChaCha20Rng::from_seed(seed),
+            epoch,
+            opens: 0,
+            now,
+            conns: BTreeMap::new(),
+            sessions: Slab::new(),
+            by_token: BTreeMap::new(),
+            by_id: BTreeMap::new(),
+            by_user: BTreeMap::new(),
+            topics: Slab::new(),
+            topic_names: BTreeMap::new(),
+            rooms: Slab::new(),
+            room_names: BTreeMap::new(),
+            timed: Timed::default(),
+            deadlines: BTreeSet::new(),
+            outputs: VecDeque::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// The next thing for the shell to do, or `None` when there is nothing.
+    pub fn poll_output(&mut self) -> Option<HubOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Hub::handle_timeout`] is next needed: the earliest of session
+    /// expiries, `hello` and credential deadlines, room timelines and timed
+    /// publishes.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let deadline = self.deadlines.first().map(|(at, _)| *at);
+        [deadline, self.timed.next_at()].into_iter().flatten().min()
+    }
+
+    /// Acts on the passage of time: releases timed publishes whose `at` has
+    /// come, runs room timelines, expires sessions and closes connections
+    /// whose `hello` or credentials are overdue.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance(now);
+        loop {
+            let timed = self.timed.next_at().filter(|at| *at <= now);
+            let due = self.deadlines.first().copied().filter(|(at, _)| *at <= now);
+            match (timed, due) {
+                (Some(t), d) if d.is_none_or(|(at, _)| t <= at) => self.release_timed(now),
+                (_, Some((at, what))) => {
+                    self.deadlines.remove(&(at, what));
+                    self.on_deadline(what, now);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn on_deadline(&mut self, what: Deadline, now: Instant) {
+        match what {
+            Deadline::Hello(conn) => {
+                if self.conns.get(&conn).is_some_and(|c| c.session.is_none()) {
+                    self.close(conn, CloseCode::HelloTimeout);
+                }
+            }
+            Deadline::Credentials(conn) => self.close(conn, CloseCode::Expired),
+            Deadline::Expire(key) => self.expire(key),
+            Deadline::Room(key) => self.run_timeline(key, now),
+        }
+    }
+
+    /// Clamps time so that it never goes backwards.
+    fn advance(&mut self, now: Instant) -> Instant {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    /// Asks the shell to close `conn`; from now on its input is ignored.
+    fn close(&mut self, conn: ConnId, code: CloseCode) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if !c.closing {
+            c.closing = true;
+            self.outputs.push_back(HubOutput::Close { conn, code });
+        }
+    }
+
+    /// Sessions alive (connected or within their grace).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Timed publishes waiting for their `at`.
+    pub fn timed_count(&self) -> usize {
+        self.timed.len()
+    }
+
+    /// Frames and bytes queued for `conn`'s session, if it has one.
+    pub fn queued(&self, conn: ConnId) -> Option<(usize, usize)> {
+        let key = self.conns.get(&conn)?.session?;
+        let s = self.sessions.get(key)?;
+        Some((s.queue.len(), s.queue.bytes()))
+    }
+
+    /// The session id of `conn`, once it has said `hello`.
+    pub fn session_of(&self, conn: ConnId) -> Option<&SessionId> {
+        let key = self.conns.get(&conn)?.session?;
+        Some(&self.sessions.get(key)?.id)
+    }
+
+    /// Messages `topic` keeps for recovery right now.
+    pub fn retained(&self, topic: &str) -> Option<usize> {
+        let key = self.topic_names.get(topic)?;
+        Some(self.topics.get(*key)?.retained())
+    }
+}

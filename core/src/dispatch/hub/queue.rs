@@ -1,0 +1,151 @@
+//! One session's outbound queue, bounded in frames and bytes.
+//!
+//! Sized once, when the session opens, to its full capacity: pushing a frame
+//! into it in steady state allocates nothing.
+
+use alloc::collections::VecDeque;
+
+use super::frame::Frame;
+use super::slab::Key;
+
+/// What the hub needs to know about a queued frame after queuing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tag {
+    /// Any frame that is not a topic delivery.
+    Other,
+    /// A `deliver` of `topic` at `offset`.
+    Deliver { topic: Key, offset: u64 },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Entry {
+    Frame {
+        frame: Frame,
+        tag: Tag,
+    },
+    /// A `gap` of a lossy topic, encoded when pulled because it may still
+    /// grow while queued.
+    Gap {
+        topic: Key,
+        from: u64,
+        to: u64,
+    },
+}
+
+/// What a `gap` frame counts for against the byte bound: a generous upper
+/// bound of its encoded size (topic name plus three varints or numbers).
+pub(crate) const GAP_COST: usize = 200;
+
+impl Entry {
+    fn cost(&self) -> usize {
+        match self {
+            Entry::Frame { frame, .. } => frame.len(),
+            Entry::Gap { .. } => GAP_COST,
+        }
+    }
+
+    fn topic(&self) -> Option<Key> {
+        match *self {
+            Entry::Frame {
+                tag: Tag::Deliver { topic, .. },
+                ..
+            }
+            | Entry::Gap { topic, .. } => Some(topic),
+            Entry::Frame { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Queue {
+    entries: VecDeque<Entry>,
+    bytes: usize,
+    max_messages: usize,
+    max_bytes: usize,
+}
+
+impl Queue {
+    pub(crate) fn new(max_messages: usize, max_bytes: usize) -> Self {
+        Queue {
+            entries: VecDeque::with_capacity(max_messages),
+            bytes: 0,
+            max_messages,
+            max_bytes,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether `n` more entries of `bytes` in total would fit.
+    pub(crate) fn fits(&self, n: usize, bytes: usize) -> bool {
+        self.entries.len() + n <= self.max_messages && self.bytes + bytes <= self.max_bytes
+    }
+
+    /// Appends `entry` if it fits; gives it back otherwise.
+    pub(crate) fn push(&mut self, entry: Entry) -> Result<(), Entry> {
+        if !self.fits(1, entry.cost()) {
+            return Err(entry);
+        }
+        self.bytes += entry.cost();
+        self.entries.push_back(entry);
+        Ok(())
+    }
+
+    /// Puts `entry` first, whatever the bounds: the `welcome` of a resumed
+    /// session must precede what was queued before, and is one small frame.
+    pub(crate) fn push_front(&mut self, entry: Entry) {
+        self.bytes += entry.cost();
+        self.entries.push_front(entry);
+    }
+
+    /// The first entry, if its cost is at most `budget`.
+    pub(crate) fn pop_within(&mut self, budget: usize) -> Option<Entry> {
+        if self.entries.front()?.cost() > budget {
+            return None;
+        }
+        let entry = self.entries.pop_front()?;
+        self.bytes -= entry.cost();
+        Some(entry)
+    }
+
+    /// Removes every queued delivery and gap of `topic`, returning the lowest
+    /// offset removed.
+    pub(crate) fn remove_topic(&mut self, topic: Key) -> Option<u64> {
+        let mut lowest: Option<u64> = None;
+        let mut freed = 0;
+        self.entries.retain(|e| {
+            if e.topic() != Some(topic) {
+                return true;
+            }
+            let from = match *e {
+                Entry::Frame {
+                    tag: Tag::Deliver { offset, .. },
+                    ..
+                } => offset,
+                Entry::Gap { from, .. } => from,
+                Entry::Frame { .. } => return true,
+            };
+            lowest = Some(lowest.map_or(from, |l| l.min(from)));
+            freed += e.cost();
+            false
+        });
+        self.bytes -= freed;
+        lowest
+    }
+
+    /// Drops everything, returning the entries for bookkeeping.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry> + '_ {
+        self.bytes = 0;
+        self.entries.drain(..)
+    }
+}

@@ -1,0 +1,137 @@
+//! Rooms: a timeline, the application's logic, and presence.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use super::slab::Key;
+use crate::proto::{MemberId, Phase, RejectCode, RequestId, Room, SessionId, Topic};
+use crate::time::Instant;
+use crate::timeline::{Timeline, Verdict};
+
+/// An application's rules for one room: deterministic, no I/O.
+///
+/// The hub calls it with every input that passed the capability check, the
+/// rate limit and the timeline, and with phase and presence changes. It acts
+/// only through the [`RoomCtx`] it is handed; its actions take effect when it
+/// returns, in the order it made them.
+pub trait RoomLogic {
+    /// Judges one input. `Err` rejects it with that code (usually
+    /// [`RejectCode::Invalid`]); the sender gets it in its `input_result`.
+    fn on_input(&mut self, ctx: &mut RoomCtx<'_>, input: &RoomInput<'_>) -> Result<(), RejectCode>;
+
+    /// A phase of the room's timeline has begun on the server clock.
+    fn on_phase(&mut self, ctx: &mut RoomCtx<'_>, phase: &Phase) {
+        let _ = (ctx, phase);
+    }
+
+    /// A user joined (`true`) or left (`false`) the room's presence.
+    fn on_presence(&mut self, ctx: &mut RoomCtx<'_>, user: &MemberId, joined: bool) {
+        let _ = (ctx, user, joined);
+    }
+}
+
+/// One input, as the room's logic sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct RoomInput<'a> {
+    /// The sending session.
+    pub session: &'a SessionId,
+    /// The sending user.
+    pub user: &'a MemberId,
+    /// The input's request id.
+    pub request: RequestId,
+    /// The round and phase the timeline counted it for (rooms with a schedule).
+    pub verdict: Option<Verdict>,
+    /// The input's payload.
+    pub data: &'a [u8],
+    /// Server time at which the hub received it.
+    pub received_at: Instant,
+}
+
+/// What a room's logic may do: deliver messages. Each call records an action
+/// that the hub carries out after the logic returns.
+pub struct RoomCtx<'a> {
+    pub(crate) room: &'a Room,
+    pub(crate) now: Instant,
+    pub(crate) actions: &'a mut Vec<Action>,
+}
+
+impl RoomCtx<'_> {
+    /// The room.
+    pub fn room(&self) -> &Room {
+        self.room
+    }
+
+    /// The current server time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Publishes to a topic's subscribers, at `at` if given (timed delivery).
+    pub fn publish(&mut self, topic: Topic, data: &[u8], at: Option<Instant>) {
+        self.actions.push(Action::Publish {
+            topic,
+            data: data.into(),
+            at,
+        });
+    }
+
+    /// Sends to one session's inbox.
+    pub fn send_to_session(&mut self, session: SessionId, data: &[u8]) {
+        self.actions.push(Action::ToSession {
+            session,
+            data: data.into(),
+        });
+    }
+
+    /// Sends to the inbox of every session of `user`.
+    pub fn send_to_user(&mut self, user: MemberId, data: &[u8]) {
+        self.actions.push(Action::ToUser {
+            user,
+            data: data.into(),
+        });
+    }
+
+    /// Sends to the inbox of every session in this room's presence.
+    pub fn send_to_room(&mut self, data: &[u8]) {
+        self.actions.push(Action::ToRoom {
+            room: self.room.clone(),
+            data: data.into(),
+        });
+    }
+}
+
+/// An action recorded by a [`RoomCtx`].
+#[derive(Debug)]
+pub(crate) enum Action {
+    Publish {
+        topic: Topic,
+        data: Vec<u8>,
+        at: Option<Instant>,
+    },
+    ToSession {
+        session: SessionId,
+        data: Vec<u8>,
+    },
+    ToUser {
+        user: MemberId,
+        data: Vec<u8>,
+    },
+    ToRoom {
+        room: Room,
+        data: Vec<u8>,
+    },
+}
+
+pub(crate) struct RoomState {
+    pub(crate) name: Room,
+    pub(crate) timeline: Option<Timeline>,
+    /// Taken out while it runs, so that it can be handed a context.
+    pub(crate) logic: Option<Box<dyn RoomLogic>>,
+    /// Sessions in the room's presence, in join order.
+    pub(crate) members: Vec<Key>,
+    /// Users in presence and how many of their sessions are in it.
+    pub(crate) users: BTreeMap<MemberId, u32>,
+    /// The timeline deadline registered with the hub.
+    pub(crate) deadline: Option<Instant>,
+}

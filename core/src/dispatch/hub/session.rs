@@ -1,0 +1,142 @@
+//! A session: what outlives a connection for the grace period.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use super::ConnId;
+use super::HubError;
+use super::caps::Capabilities;
+use super::config::HubConfig;
+use super::frame::Codec;
+use super::queue::Queue;
+use super::rate::Bucket;
+use super::slab::Key;
+use crate::proto::{InputOutcome, Position, RequestId, SessionId, Token};
+use crate::time::Instant;
+
+/// One subscription and how far its deliveries have been queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sub {
+    pub(crate) topic: Key,
+    /// The next offset to queue. Below the topic's head the subscription is
+    /// catching up from history and live messages are not queued directly.
+    pub(crate) next: u64,
+    /// Offsets dropped on a lossy topic whose `gap` frame is not queued yet.
+    pub(crate) gap: Option<(u64, u64)>,
+}
+
+/// The remembered answer to a request id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Input(InputOutcome),
+    /// Could not be judged (unknown room): answered with an `error`.
+    InputError(HubError),
+    Published(Position),
+    /// A timed publish waiting for its `at`; the ack comes on release.
+    Held,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Input,
+    Publish,
+}
+
+/// The most recent request ids and their answers, oldest first.
+#[derive(Debug)]
+pub(crate) struct Requests {
+    recent: VecDeque<(Kind, RequestId, Answer)>,
+    capacity: usize,
+}
+
+impl Requests {
+    fn new(capacity: usize) -> Self {
+        Requests {
+            recent: VecDeque::with_capacity(capacity),
+            capacity,
+        }
+    }
+
+    pub(crate) fn get(&self, kind: Kind, id: RequestId) -> Option<Answer> {
+        self.recent
+            .iter()
+            .rev()
+            .find(|(k, i, _)| *k == kind && *i == id)
+            .map(|(_, _, a)| *a)
+    }
+
+    /// Remembers (or updates) the answer to `id`, forgetting the oldest when full.
+    pub(crate) fn put(&mut self, kind: Kind, id: RequestId, answer: Answer) {
+        if let Some(slot) = self
+            .recent
+            .iter_mut()
+            .find(|(k, i, _)| *k == kind && *i == id)
+        {
+            slot.2 = answer;
+            return;
+        }
+        if self.capacity == 0 {
+            return;
+        }
+        if self.recent.len() == self.capacity {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((kind, id, answer));
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) token: Token,
+    pub(crate) caps: Capabilities,
+    pub(crate) conn: Option<ConnId>,
+    pub(crate) codec: Codec,
+    pub(crate) queue: Queue,
+    pub(crate) subs: Vec<Sub>,
+    /// Rooms whose presence this session is part of.
+    pub(crate) rooms: Vec<Key>,
+    pub(crate) requests: Requests,
+    pub(crate) inputs: Bucket,
+    pub(crate) publishes: Bucket,
+    /// When the session expires, while it has no connection.
+    pub(crate) expires: Option<Instant>,
+    /// The offset of the next targeted delivery.
+    pub(crate) inbox_next: u64,
+}
+
+impl Session {
+    pub(crate) fn new(
+        id: SessionId,
+        token: Token,
+        caps: Capabilities,
+        conn: ConnId,
+        codec: Codec,
+        config: &HubConfig,
+        now: Instant,
+    ) -> Self {
+        Session {
+            id,
+            token,
+            caps,
+            conn: Some(conn),
+            codec,
+            queue: Queue::new(config.queue_messages, config.queue_bytes),
+            subs: Vec::with_capacity(config.max_subscriptions.min(16)),
+            rooms: Vec::new(),
+            requests: Requests::new(config.request_memory),
+            inputs: Bucket::new(config.input_rate, now),
+            publishes: Bucket::new(config.publish_rate, now),
+            expires: None,
+            inbox_next: 0,
+        }
+    }
+
+    pub(crate) fn sub(&self, topic: Key) -> Option<&Sub> {
+        self.subs.iter().find(|s| s.topic == topic)
+    }
+
+    pub(crate) fn sub_mut(&mut self, topic: Key) -> Option<&mut Sub> {
+        self.subs.iter_mut().find(|s| s.topic == topic)
+    }
+}
