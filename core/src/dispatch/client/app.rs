@@ -15,14 +15,22 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
     /// must resync. Sent now if a session is open, else once one is.
     pub fn subscribe(&mut self, topic: &str, now: Instant) -> Result<(), RequestError> {
         self.advance(now);
-        self.subs.add(topic, TopicKind::Reliable)
+        self.follow(topic, TopicKind::Reliable)
     }
 
     /// Follows a lossy topic: messages in order, with a
     /// [`Gap`](super::ClientEvent::Gap) for those dropped on the way.
     pub fn subscribe_lossy(&mut self, topic: &str, now: Instant) -> Result<(), RequestError> {
         self.advance(now);
-        self.subs.add(topic, TopicKind::Lossy)
+        self.follow(topic, TopicKind::Lossy)
+    }
+
+    /// The inbox is followed from the start and cannot be asked for.
+    fn follow(&mut self, topic: &str, kind: TopicKind) -> Result<(), RequestError> {
+        if topic == self.config.inbox {
+            return Err(RequestError::AlreadySubscribed);
+        }
+        self.subs.add(topic, kind)
     }
 
     /// Stops following a topic. Deliveries already in flight are dropped.

@@ -19,7 +19,8 @@ pub enum ClientError {
     /// `handle_connected` while a connection is already up.
     AlreadyConnected,
     /// A message that is valid, but not now: anything but `welcome` or `error`
-    /// before `welcome`, a second `welcome`, or a `subscribed` nobody asked for.
+    /// before `welcome`, a second `welcome`, or a `subscribed` for a topic
+    /// not subscribed.
     UnexpectedMessage,
     /// `welcome` names a protocol version this client does not speak.
     UnsupportedVersion {
@@ -28,6 +29,8 @@ pub enum ClientError {
     },
     /// An answer (`input_result`, `publish_ack`, or `error` with a request)
     /// for no request awaiting that kind of answer: a duplicate, or forged.
+    /// Expected once per request resent after a resume whose answer was
+    /// already queued: the server sends that one and answers the resend too.
     UnknownRequest {
         /// The request id the answer carried.
         request: RequestId,
@@ -88,7 +91,7 @@ pub enum RequestError {
     TooManyPending,
     /// As many topics as the session can hold are subscribed.
     TooManySubscriptions,
-    /// The topic is already subscribed.
+    /// The topic is already subscribed (the inbox always is).
     AlreadySubscribed,
     /// The topic is not subscribed.
     NotSubscribed,

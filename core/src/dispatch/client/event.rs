@@ -47,7 +47,9 @@ pub enum ClientEvent<'a> {
         /// When the next `Connect` is due.
         reconnect_at: Instant,
     },
-    /// A new message of a subscribed topic, in order, seen once.
+    /// A new message of a subscribed topic, or of the inbox (targeted
+    /// deliveries, [`ClientConfig::inbox`](super::ClientConfig::inbox)), in
+    /// order, seen once.
     Delivered {
         /// The topic.
         topic: &'a str,
@@ -68,7 +70,8 @@ pub enum ClientEvent<'a> {
         /// Its length in bytes.
         len: usize,
     },
-    /// Messages at offsets `[from, to)` of a lossy topic will not arrive.
+    /// Messages at offsets `[from, to)` of a lossy topic or the inbox will
+    /// not arrive.
     Gap {
         /// The topic.
         topic: &'a str,

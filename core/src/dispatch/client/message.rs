@@ -88,8 +88,11 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
         let answer = self
             .subs
             .stream(i)
-            .subscribed(s.position, s.recovered, s.reason)
-            .ok_or(ClientError::UnexpectedMessage)??;
+            .subscribed(s.position, s.recovered, s.reason)?;
+        let Some(answer) = answer else {
+            self.stats.ignored += 1;
+            return Ok(());
+        };
         let topic = s.topic.clone();
         self.note(match answer {
             Answer::Fresh(position) => Note::Subscribed { topic, position },
@@ -104,9 +107,14 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
     }
 
     fn deliver(&mut self, d: &Deliver<'_>) -> Result<(), ClientError> {
-        let i = self.subs.find(&d.topic).ok_or(StreamError::NotSubscribed)?;
-        let verdict = self.subs.stream(i).deliver(d.epoch, d.offset);
-        let skipped_from = match verdict.map_err(|e| self.broken(e))? {
+        let verdict = if d.topic == self.config.inbox {
+            self.inbox.deliver(d.epoch, d.offset)
+        } else {
+            let i = self.subs.find(&d.topic).ok_or(StreamError::NotSubscribed)?;
+            let verdict = self.subs.stream(i).deliver(d.epoch, d.offset);
+            verdict.map_err(|e| self.broken(e))?
+        };
+        let skipped_from = match verdict {
             Verdict::Deliver { skipped_from } => skipped_from,
             Verdict::Duplicate => {
                 self.stats.duplicates += 1;
@@ -117,7 +125,7 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
                 return Ok(());
             }
         };
-        let topic = self.subs.topic(i).clone();
+        let topic = d.topic.clone();
         if let Some(from) = skipped_from {
             self.note(Note::Gap {
                 topic: topic.clone(),

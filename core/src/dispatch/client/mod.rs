@@ -72,6 +72,7 @@ mod app;
 mod backoff;
 mod error;
 mod event;
+mod inbox;
 mod message;
 mod note;
 mod pending;
@@ -124,6 +125,7 @@ pub struct ClientSession<
     /// The last session welcomed, and the token to resume it.
     session: Option<(SessionId, Token)>,
     subs: Subscriptions<SUBS>,
+    inbox: inbox::Inbox,
     pending: Pending<PENDING, PAYLOAD>,
     notes: Deque<Note, NOTES>,
     /// The note last handed out; the event lends from it.
@@ -140,8 +142,9 @@ pub struct ClientSession<
 pub struct ClientStats {
     /// Deliveries dropped because they had been seen already.
     pub duplicates: u64,
-    /// Deliveries passed over while a resubscription was outstanding (its
-    /// replay brings them in order) or after `unsubscribe`.
+    /// Deliveries and `subscribed` answers passed over: while a
+    /// resubscription was outstanding (its replay brings them in order), or
+    /// for a topic being left.
     pub ignored: u64,
     /// Broken streams resynced.
     pub resyncs: u64,
@@ -166,6 +169,7 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
             auth: None,
             session: None,
             subs: Subscriptions::new(),
+            inbox: inbox::Inbox::new(),
             pending: Pending::new(),
             notes: Deque::new(),
             current: None,

@@ -25,6 +25,9 @@ pub struct ClientConfig {
     pub stable_after: Duration,
     /// How long from `Connect` to `welcome` before the attempt is abandoned.
     pub connect_timeout: Duration,
+    /// The topic that targeted deliveries arrive on: the server's
+    /// `HubConfig::inbox`. It is followed without subscribing.
+    pub inbox: &'static str,
 }
 
 impl Default for ClientConfig {
@@ -34,6 +37,7 @@ impl Default for ClientConfig {
             backoff_cap: Duration::from_secs(30),
             stable_after: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
+            inbox: "@inbox",
         }
     }
 }
@@ -175,6 +179,9 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
         self.link = Link::Open { since: now };
         self.subs.opened(resumed);
         self.pending.opened(resumed);
+        if !resumed {
+            self.inbox.reset();
+        }
         self.stats.sessions += 1;
         self.stats.resumes += u64::from(resumed);
         self.note(Note::Opened { resumed });

@@ -159,16 +159,20 @@ impl Stream {
         Ok(Some((cursor.offset, to)))
     }
 
-    /// Takes the `subscribed` answer; `None` if no
-    /// `subscribe` of it is outstanding.
+    /// Takes a `subscribed`: the new start of the stream. It answers the
+    /// outstanding `subscribe`, or, unasked, says that a replay fell behind
+    /// the server's history (judged against the cursor). `None` for an
+    /// answer gone stale: the topic is being left or asked for again.
     pub(super) fn subscribed(
         &mut self,
         position: Position,
         recovered: bool,
         reason: Option<NotRecovered>,
-    ) -> Option<Result<Answer, StreamError>> {
-        let State::Awaiting { since } = self.state else {
-            return None;
+    ) -> Result<Option<Answer>, StreamError> {
+        let since = match self.state {
+            State::Awaiting { since } => since,
+            State::Active => self.cursor,
+            State::Unsent | State::Leaving => return Ok(None),
         };
         let answer = match since {
             None => {
@@ -177,7 +181,7 @@ impl Stream {
             }
             Some(since) if recovered => {
                 if position.epoch != since.epoch || position.offset < since.offset {
-                    return Some(Err(StreamError::InvalidRecovery));
+                    return Err(StreamError::InvalidRecovery);
                 }
                 // The cursor stays: the replay continues from it.
                 Answer::Recovered(position)
@@ -193,7 +197,7 @@ impl Stream {
             }
         };
         self.state = State::Active;
-        Some(Ok(answer))
+        Ok(Some(answer))
     }
 
     /// Gives up on the stream as it is and asks again from the cursor, so

@@ -60,10 +60,6 @@ fn answers_nobody_asked_for_are_refused() {
     rig.feed(&subscribed("chat", pos(1, 0), false));
     let cases = [
         (
-            subscribed("chat", pos(1, 0), false),
-            ClientError::UnexpectedMessage,
-        ),
-        (
             subscribed("news", pos(1, 0), false),
             ClientError::UnexpectedMessage,
         ),

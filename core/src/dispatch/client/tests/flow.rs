@@ -136,16 +136,7 @@ fn not_recovered_tells_the_app_why_and_live_messages_follow() {
         })]
     );
 
-    let answer = rig.feed(&not_recovered("chat", pos(1, 50), NotRecovered::TooOld));
-    let stale = Ev::NotRecovered {
-        topic: "chat".to_string(),
-        position: pos(1, 50),
-        reason: Some(NotRecovered::TooOld),
-    };
-    assert_eq!(events(&answer), [stale]);
-    assert_eq!(rig.feed(&deliver("chat", 1, 49, b"old")), []);
-    let live = rig.feed(&deliver("chat", 1, 50, b"new"));
-    assert_eq!(events(&live), [delivered("chat", 1, 50, b"new")]);
+    too_old_then_live(&mut rig);
 }
 
 #[test]

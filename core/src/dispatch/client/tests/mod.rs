@@ -19,6 +19,8 @@ mod backoff;
 mod errors;
 mod exactly_once;
 mod flow;
+#[cfg(feature = "alloc")]
+mod hub;
 mod outputs;
 mod requests;
 mod server;
@@ -146,4 +148,19 @@ fn delivered(topic: &str, epoch: u64, offset: u64, data: &[u8]) -> Ev {
         position: pos(epoch, offset),
         data: data.to_vec(),
     }
+}
+
+/// Tells the rig that `chat` could not be recovered (`too_old`) and goes on
+/// live from (1, 50); checks the app hears it and only what is live follows.
+fn too_old_then_live(rig: &mut Rig) {
+    let answer = rig.feed(&not_recovered("chat", pos(1, 50), NotRecovered::TooOld));
+    let stale = Ev::NotRecovered {
+        topic: "chat".to_string(),
+        position: pos(1, 50),
+        reason: Some(NotRecovered::TooOld),
+    };
+    assert_eq!(events(&answer), [stale]);
+    assert_eq!(rig.feed(&deliver("chat", 1, 49, b"old")), []);
+    let live = rig.feed(&deliver("chat", 1, 50, b"new"));
+    assert_eq!(events(&live), [delivered("chat", 1, 50, b"new")]);
 }

@@ -149,3 +149,40 @@ fn a_recovery_that_contradicts_since_is_refused() {
     let answer = rig.feed(&subscribed("chat", pos(1, 3), true));
     assert!(matches!(events(&answer)[..], [Ev::Recovered { .. }]));
 }
+
+#[test]
+fn a_replay_overtaken_by_history_is_announced_mid_stream() {
+    // Unasked: the server restarts the stream when its replay falls behind.
+    let mut rig = rig();
+    too_old_then_live(&mut rig);
+}
+
+#[test]
+fn the_inbox_is_followed_without_subscribing_and_reports_holes() {
+    let mut rig = Rig::new();
+    rig.open("s-1");
+    assert_eq!(
+        rig.c.subscribe("@inbox", rig.now),
+        Err(RequestError::AlreadySubscribed)
+    );
+    let first = rig.feed(&deliver("@inbox", 4, 0, b"for you"));
+    assert_eq!(events(&first), [delivered("@inbox", 4, 0, b"for you")]);
+    let hole = rig.feed(&deliver("@inbox", 4, 3, b"later"));
+    let lost = Ev::Gap {
+        topic: "@inbox".to_string(),
+        from: 1,
+        to: 3,
+    };
+    assert_eq!(events(&hole), [lost, delivered("@inbox", 4, 3, b"later")]);
+
+    // A resumed session goes on counting; a new one starts again from 0.
+    rig.disconnect();
+    rig.wait();
+    rig.open("s-1");
+    assert_eq!(rig.feed(&deliver("@inbox", 4, 3, b"later")), []);
+    rig.disconnect();
+    rig.wait();
+    rig.open("s-2");
+    let fresh = rig.feed(&deliver("@inbox", 4, 0, b"new"));
+    assert_eq!(events(&fresh), [delivered("@inbox", 4, 0, b"new")]);
+}
