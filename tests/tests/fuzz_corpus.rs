@@ -5,6 +5,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+#[path = "../../fuzz/src/clock.rs"]
+mod clock;
 #[path = "../../fuzz/src/decode.rs"]
 mod decode;
 
@@ -37,4 +39,9 @@ fn decode_postcard_corpus() {
 #[test]
 fn decode_json_corpus() {
     replay("decode_json", decode::json);
+}
+
+#[test]
+fn clock_sync_corpus() {
+    replay("clock_sync", clock::run);
 }
