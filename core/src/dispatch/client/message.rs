@@ -14,9 +14,10 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
 {
     /// Takes one message from the server, received at `now`.
     ///
-    /// A refused message changes nothing, except that a
-    /// [`ClientError::Stream`] on a reliable topic also resubscribes it.
-    /// Drain [`poll_output`](Self::poll_output) afterwards either way.
+    /// A refused message changes nothing, except that a broken stream
+    /// ([`StreamError::Skipped`], [`StreamError::EpochChanged`]) also
+    /// resubscribes its topic from the last position. Drain
+    /// [`poll_output`](Self::poll_output) afterwards either way.
     pub fn handle_message(&mut self, msg: &ServerMsg<'_>, now: Instant) -> Result<(), ClientError> {
         let now = self.advance(now);
         if !self.notes.is_empty() {

@@ -67,6 +67,23 @@
 //! - Nothing a server sends can make it panic or grow: bad input is refused
 //!   with a [`ClientError`] and changes nothing (a broken stream also starts
 //!   its resync).
+//!
+//! # Memory
+//!
+//! Everything is inline, sized by the const parameters. Payloads are copied
+//! twice at most, each copy bounded by `PAYLOAD`:
+//!
+//! - A request's payload is copied when it is made, because it must outlive
+//!   the app's buffer: it is sent again after a resume. One larger than
+//!   `PAYLOAD` is refused up front ([`RequestError::PayloadTooLarge`]), never
+//!   dropped later.
+//! - A delivered payload is copied into one slot. Events come out of
+//!   `poll_output`, after `handle_message` has returned and the frame's
+//!   borrow has ended, so they cannot lend the frame; one slot suffices
+//!   because a message yields at most one delivery and messages are refused
+//!   until the events are drained. A delivery larger than the slot is
+//!   reported as [`ClientEvent::TooLarge`] and passed over, so the stream
+//!   goes on and the app knows what it missed.
 
 mod app;
 mod backoff;

@@ -10,7 +10,6 @@ use crate::time::{Duration, Instant};
 
 /// How a [`ClientSession`] connects and backs off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ClientConfig {
     /// The widest reconnect delay after the first failure; each further
     /// failure in a row doubles it, up to `backoff_cap`. The delay itself is

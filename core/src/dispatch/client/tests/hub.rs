@@ -33,6 +33,8 @@ struct Net {
     conns: u64,
     /// Whether the server accepts connections.
     up: bool,
+    /// Whether the client's socket is stalled: nothing is read from the hub.
+    stalled: bool,
     events: Vec<Ev>,
     errors: Vec<ClientError>,
 }
@@ -41,12 +43,15 @@ impl Net {
     fn new() -> Net {
         let config = HubConfig {
             grace: Duration::from_secs(30),
+            queue_messages: 16,
             ..HubConfig::default()
         };
         let mut hub = Hub::new(config, [7; 32], 1, Instant::ZERO);
         let history = TopicConfig::reliable(1_000, Duration::from_secs(600));
         hub.open_topic("room/chat", history).unwrap();
         hub.open_topic("room/moves", history).unwrap();
+        let live_only = TopicConfig::lossy(0, Duration::ZERO);
+        hub.open_topic("room/cursor", live_only).unwrap();
         hub.open_room("room", None, Box::new(Moves), Instant::ZERO)
             .unwrap();
         Net {
@@ -56,6 +61,7 @@ impl Net {
             conn: None,
             conns: 0,
             up: true,
+            stalled: false,
             events: Vec::new(),
             errors: Vec::new(),
         }
@@ -141,6 +147,9 @@ impl Net {
     }
 
     fn carry(&mut self, conn: ConnId) {
+        if self.stalled {
+            return;
+        }
         let mut frames = Vec::new();
         while Some(conn) == self.conn && self.hub.pull(conn, &mut frames, usize::MAX) > 0 {
             for frame in frames.drain(..) {
@@ -163,6 +172,15 @@ impl Net {
 
     fn publish(&mut self, topic: &str, n: u8) {
         self.hub.publish(topic, &[n], None, self.now).unwrap();
+        self.settle();
+    }
+
+    /// The socket becomes writable again: everything queued is read.
+    fn unstall(&mut self) {
+        self.stalled = false;
+        if let Some(conn) = self.conn {
+            self.carry(conn);
+        }
         self.settle();
     }
 
@@ -257,4 +275,47 @@ fn after_the_grace_a_new_session_reports_the_input_lost_once() {
     assert_eq!(outcomes, [&lost]);
     assert!(net.client.is_open());
     assert_eq!(net.client.stats().resumes, 0);
+}
+
+#[test]
+fn a_slow_consumer_of_a_reliable_topic_is_cut_off_and_misses_nothing() {
+    let mut net = Net::new();
+    net.client.subscribe("room/chat", net.now).unwrap();
+    net.run_until(at(100));
+    net.stalled = true;
+    for n in 0..40 {
+        net.publish("room/chat", n);
+    }
+    assert!(net.conn.is_none(), "the hub closed the lagging connection");
+    net.unstall();
+    net.run_until(net.later(5));
+    assert_eq!(net.offsets("room/chat"), (0..40).collect::<Vec<_>>());
+    assert!(net.client.stats().resumes >= 1);
+    assert_eq!(net.client.stats().sessions, 1 + net.client.stats().resumes);
+    assert_eq!(net.errors, []);
+}
+
+#[test]
+fn a_slow_consumer_of_a_lossy_topic_sees_each_offset_delivered_or_in_a_gap() {
+    let mut net = Net::new();
+    net.client.subscribe_lossy("room/cursor", net.now).unwrap();
+    net.run_until(at(100));
+    net.stalled = true;
+    for n in 0..40 {
+        net.publish("room/cursor", n);
+    }
+    net.unstall();
+    let mut covered = Vec::new();
+    for e in &net.events {
+        match e {
+            Ev::Delivered { position, .. } => covered.push(position.offset),
+            Ev::Gap { from, to, .. } => covered.extend(*from..*to),
+            _ => {}
+        }
+    }
+    assert_eq!(covered, (0..40).collect::<Vec<_>>());
+    assert!(net.events.iter().any(|e| matches!(e, Ev::Gap { .. })));
+    assert_eq!(net.offsets("room/cursor").last(), Some(&39));
+    assert!(net.client.is_open(), "lossy topics never disconnect");
+    assert_eq!(net.errors, []);
 }
