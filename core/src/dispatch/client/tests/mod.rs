@@ -21,6 +21,8 @@ mod exactly_once;
 mod flow;
 #[cfg(feature = "alloc")]
 mod hub;
+#[cfg(feature = "alloc")]
+mod net;
 mod outputs;
 mod requests;
 mod server;
