@@ -7,16 +7,19 @@
 
 use crate::time::Instant;
 
-/// Offset of the presented clock as a function of local time.
+/// The presented clock as a function of local time.
 ///
-/// From `anchor` on, the offset grows at `rate` and additionally moves toward
-/// closing `gap` at `slew`, until the gap is closed.
+/// From `anchor` on, shared time advances at `1 + rate` and additionally
+/// closes `gap` at `slew`, until the gap is closed. Whole microseconds are
+/// kept in integers (`origin`) and only the advance since the anchor in
+/// floating point, so the clock is exact and monotonic whatever the two
+/// clocks' epochs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Mapping {
     /// Local instant at which the mapping was last set.
     pub anchor: Instant,
-    /// Offset (server − local, µs) at `anchor`.
-    pub offset: f64,
+    /// Shared time at `anchor`, µs.
+    pub origin: i128,
     /// Drift of the offset, as a fraction (µs per µs).
     pub rate: f64,
     /// Correction still to apply, µs (signed).
@@ -41,15 +44,22 @@ impl Mapping {
         }
     }
 
-    /// The presented offset at local `now`, µs.
-    pub(crate) fn offset_at(&self, now: Instant) -> f64 {
+    /// Shared time elapsed from the anchor to local `now`, µs.
+    fn advance(&self, now: Instant) -> f64 {
         let dt = self.elapsed(now);
         let corrected = if dt >= self.slew_end() {
             self.gap
         } else {
             signum(self.gap) * self.slew * dt
         };
-        self.offset + self.rate * dt + corrected
+        dt + self.rate * dt + corrected
+    }
+
+    /// Shared time at local `now`, µs. Monotonic in `now`: the advance grows
+    /// at no less than `1 + rate − slew`, well above zero, and flooring keeps
+    /// order.
+    pub(crate) fn server_at(&self, now: Instant) -> i128 {
+        self.origin + floor(self.advance(now)) as i128
     }
 
     /// The part of the correction not yet applied at `now`, µs.
@@ -62,11 +72,10 @@ impl Mapping {
         }
     }
 
-    /// The local instant at which local time plus the presented offset
-    /// reaches `server` (µs of server time), or `None` if it is out of range.
-    pub(crate) fn local_time_of(&self, server: f64) -> Option<Instant> {
-        let base = self.anchor.as_micros() as f64 + self.offset;
-        let d = server - base;
+    /// The earliest local instant at which shared time reaches `server` (µs),
+    /// or `None` if that is out of range.
+    pub(crate) fn local_time_of(&self, server: i128) -> Option<Instant> {
+        let d = (server - self.origin) as f64;
         let fast = 1.0 + self.rate + signum(self.gap) * self.slew;
         let end = self.slew_end();
         let dt = if d <= end * fast {
@@ -78,7 +87,12 @@ impl Mapping {
         if !(0.0..=u64::MAX as f64).contains(&local) {
             return None;
         }
-        Some(Instant::from_micros(local as u64))
+        // A whole microsecond later at most: rounding may leave it one short.
+        let mut at = Instant::from_micros(local as u64);
+        if self.server_at(at) < server {
+            at += crate::time::Duration::from_micros(1);
+        }
+        Some(at)
     }
 }
 
@@ -115,7 +129,7 @@ mod tests {
     fn mapping(gap: f64) -> Mapping {
         Mapping {
             anchor: Instant::from_micros(1_000_000),
-            offset: 500.0,
+            origin: 1_000_500,
             rate: 50e-6,
             gap,
             slew: 0.01,
@@ -126,11 +140,11 @@ mod tests {
     fn slews_at_the_configured_rate_then_follows_the_drift() {
         let m = mapping(-2_000.0);
         // 100 ms in: 1 ms of the 2 ms gap closed, plus 5 µs of drift.
-        let at = m.offset_at(Instant::from_micros(1_100_000));
-        assert!((at - (500.0 + 5.0 - 1_000.0)).abs() < 1e-6, "{at}");
+        let at = m.server_at(Instant::from_micros(1_100_000));
+        assert_eq!(at, 1_000_500 + 100_000 + 5 - 1_000);
         // Gap closes after 200 ms; afterwards only drift.
-        let at = m.offset_at(Instant::from_micros(2_000_000));
-        assert!((at - (500.0 + 50.0 - 2_000.0)).abs() < 1e-6, "{at}");
+        let at = m.server_at(Instant::from_micros(2_000_000));
+        assert_eq!(at, 1_000_500 + 1_000_000 + 50 - 2_000);
     }
 
     #[test]
@@ -138,11 +152,33 @@ mod tests {
         for gap in [-3_000.0, 0.0, 2_500.0] {
             let m = mapping(gap);
             for t in [1_000_000u64, 1_050_000, 1_300_000, 9_000_000] {
-                let now = Instant::from_micros(t);
-                let server = t as f64 + m.offset_at(now);
-                let back = m.local_time_of(server).unwrap().as_micros();
-                assert!(back.abs_diff(t) <= 1, "gap {gap}: {t} -> {back}");
+                let server = m.server_at(Instant::from_micros(t));
+                let back = m.local_time_of(server).unwrap();
+                assert!(m.server_at(back) >= server, "gap {gap}: {t}");
+                assert!(
+                    back.as_micros().abs_diff(t) <= 1,
+                    "gap {gap}: {t} -> {back:?}"
+                );
             }
+        }
+    }
+
+    #[test]
+    fn monotonic_whatever_the_epochs() {
+        // Shared and local epochs 2^62 µs apart: nothing is lost to rounding.
+        let m = Mapping {
+            anchor: Instant::from_micros(1 << 62),
+            origin: 3,
+            rate: -400e-6,
+            gap: -150_000.0,
+            slew: 0.01,
+        };
+        let mut last = i128::MIN;
+        for t in 0..100_000u64 {
+            let now = Instant::from_micros((1 << 62) + t * 7);
+            let s = m.server_at(now);
+            assert!(s >= last, "ran backwards at {t}");
+            last = s;
         }
     }
 

@@ -111,7 +111,8 @@ pub enum ClockError {
     /// The echoed `t1` differs from what was sent.
     EchoMismatch,
     /// The server's timestamps are impossible (`t3 < t2`, or it claims to have
-    /// held the ping longer than the whole round trip).
+    /// held the ping longer than the whole round trip), or so far from the
+    /// local clock (over 2^63 µs) that the offset cannot be represented.
     InvalidTimestamps,
     /// The pong was read from a server clock that has since been replaced
     /// (an answer from before a restart, delayed past the first after it).
@@ -256,6 +257,12 @@ impl ClockSync {
             return Err(ClockError::EchoMismatch);
         }
         let rtt = now.saturating_duration_since(t1);
+        if rtt > self.config.ping_timeout {
+            // Counted as lost: the next timeout forgets it. A sample this old
+            // would say little, and bounding the round trip bounds every
+            // quantity derived from it.
+            return Err(ClockError::UnknownPing);
+        }
         let hold = pong
             .t3
             .checked_duration_since(pong.t2)
@@ -263,6 +270,13 @@ impl ClockSync {
         if hold > rtt {
             return Err(ClockError::InvalidTimestamps);
         }
+        // Offsets are kept in i64 µs (±292,000 years): clocks further apart
+        // than that cannot be compared honestly.
+        let offset = |server: Instant, local: Instant| {
+            i64::try_from(i128::from(server.as_micros()) - i128::from(local.as_micros()))
+                .map_err(|_| ClockError::InvalidTimestamps)
+        };
+        let (lo, hi) = (offset(pong.t3, now)?, offset(pong.t2, t1)?);
         if self.retired.iter().any(|&c| c == pong.clock) {
             return Err(ClockError::RetiredClock);
         }
@@ -292,8 +306,8 @@ impl ClockSync {
         let rtt_us = rtt.as_micros();
         let sample = Sample {
             at: t1 + Duration::from_micros(rtt_us / 2),
-            lo: pong.t3.signed_micros_since(now),
-            hi: pong.t2.signed_micros_since(t1),
+            lo,
+            hi,
             slack: QUANTUM_US + f64::from(self.config.max_drift_ppm) * 1e-6 * rtt_us as f64,
         };
         self.accepted = match self.window.add(sample, now) {
@@ -332,23 +346,28 @@ impl ClockSync {
     pub fn estimate(&self, now: Instant) -> Option<Estimate> {
         let mapping = self.mapping.as_ref()?;
         let now = now.max(self.last_now);
-        let presented = now.as_micros() as f64 + mapping.offset_at(now);
-        let mut server = Instant::from_micros(floor(presented).max(0.0) as u64);
+        let presented = mapping.server_at(now).clamp(0, i128::from(u64::MAX));
+        // In range after the clamp.
+        let mut server = Instant::from_micros(presented as u64);
         if let Some((_, held)) = self.hold {
             server = server.max(held);
         }
-        let Some((lo, hi)) = self.window.offset_range(now) else {
+        let Some((base, lo, hi)) = self.window.offset_range(now) else {
             return Some(Estimate {
                 server_time: server,
                 error_bound: Duration::MAX,
             });
         };
-        let local = now.as_micros() as f64;
-        let s = server.as_micros() as f64;
-        let bound = (s - (local + lo)).max((local + hi) - s);
+        // The true server time lies in `now + base + [lo, hi]`; measure from
+        // there in whole microseconds first, so no large number meets a float.
+        let from_base =
+            i128::from(server.as_micros()) - i128::from(now.as_micros()) - i128::from(base);
+        let s = from_base as f64;
+        let bound = (s - lo).max(hi - s);
         Some(Estimate {
             server_time: server,
-            error_bound: Duration::from_micros(ceil(bound).max(0.0) as u64 + 1),
+            // Saturating float-to-int conversion: an absurd bound reads as MAX.
+            error_bound: Duration::from_micros((ceil(bound).max(0.0) as u64).saturating_add(1)),
         })
     }
 
@@ -361,7 +380,7 @@ impl ClockSync {
                 return Some(at);
             }
         }
-        mapping.local_time_of(server_time.as_micros() as f64)
+        mapping.local_time_of(i128::from(server_time.as_micros()))
     }
 
     fn advance(&mut self, now: Instant) -> Instant {
@@ -391,13 +410,14 @@ impl ClockSync {
     /// Points the presented clock at the window's estimate, slewing toward
     /// it, or stepping when the gap is too large to slew.
     fn retarget(&mut self, now: Instant, restarted: bool) {
-        let Some((target, rate)) = self.window.target(now) else {
+        let Some((base, centre, rate)) = self.window.target(now) else {
             return;
         };
         let slew = f64::from(self.config.max_slew_ppm) * 1e-6;
+        let target = i128::from(now.as_micros()) + i128::from(base);
         let fresh = Mapping {
             anchor: now,
-            offset: target,
+            origin: target + floor(centre) as i128,
             rate,
             gap: 0.0,
             slew,
@@ -406,12 +426,13 @@ impl ClockSync {
             self.mapping = Some(fresh);
             return;
         };
-        let presented = current.offset_at(now);
-        let gap = target - presented;
+        let presented = current.server_at(now);
+        // Where the estimate wants shared time to be, relative to where it is.
+        let gap = (target - presented) as f64 + centre;
         // How far this sample moved the estimate. Most samples on a jittery
         // path move it not at all and a few move it a lot, so the measure is
         // the largest recent move, decaying by an eighth per sample.
-        let moved = abs(target - (presented + current.gap_left(now)));
+        let moved = abs(gap - current.gap_left(now));
         self.unsettled = if self.unsettled == f64::MAX {
             moved
         } else {
@@ -439,7 +460,7 @@ impl ClockSync {
             self.emit(ClockEvent::Stepped { by_us: gap as i64 });
         } else {
             self.mapping = Some(Mapping {
-                offset: presented,
+                origin: presented,
                 gap,
                 ..fresh
             });

@@ -444,3 +444,45 @@ fn a_late_pong_from_before_a_restart_is_refused() {
     );
     assert_eq!(sync.server_clock(), Some(ClockId(2)));
 }
+
+#[test]
+fn absurd_timestamps_are_refused_without_overflow() {
+    // A pong whose round trip spans centuries: refused as lost, nothing breaks.
+    let mut sync = ClockSync::new(ClockConfig::default(), Instant::ZERO);
+    sync.handle_timeout(Instant::ZERO);
+    let Some(ClockEvent::Ping(ping)) = sync.poll_output() else {
+        panic!("no ping")
+    };
+    let t = Instant::from_micros(1 << 62);
+    let late = Instant::from_micros((1 << 63) + (1 << 62));
+    assert_eq!(
+        sync.handle_pong(&ping.answer(t, t, ClockId(1)), late),
+        Err(ClockError::UnknownPing)
+    );
+    sync.handle_timeout(late);
+    assert_eq!(sync.estimate(late), None);
+    sync.handle_timeout(late + Duration::from_secs(10));
+    let last = core::iter::from_fn(|| sync.poll_output())
+        .filter_map(|e| match e {
+            ClockEvent::Ping(p) => Some(p),
+            _ => None,
+        })
+        .last()
+        .unwrap();
+    // Clocks 2^63 µs or more apart cannot be compared: refused, not misread.
+    let at = last.t1 + Duration::from_millis(20);
+    let t2 = Instant::from_micros(7);
+    let pong = last.answer(t2, t2, ClockId(1));
+    assert_eq!(
+        sync.handle_pong(&pong, at),
+        Err(ClockError::InvalidTimestamps)
+    );
+    // 2^62 µs apart is fine.
+    let t2 = Instant::from_micros(last.t1.as_micros() - (1 << 62));
+    let pong = last.answer(t2, t2, ClockId(1));
+    assert_eq!(sync.handle_pong(&pong, at), Ok(()));
+    let e = sync.estimate(at).unwrap();
+    let truth = t2.as_micros() + 10_000;
+    assert!(e.server_time.as_micros().abs_diff(truth) <= 1, "{e:?}");
+    assert!(e.error_bound.as_micros() <= 10_030, "{e:?}");
+}

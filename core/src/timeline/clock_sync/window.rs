@@ -59,8 +59,9 @@ pub(crate) struct Window {
     base: i64,
     max_drift: f64,
     wander: f64,
-    /// The last estimate: (local instant, absolute offset µs, drift µs/s).
-    line: Option<(Instant, f64, f64)>,
+    /// The last estimate: (local instant, base and centre of the offset µs,
+    /// drift µs/s).
+    line: Option<(Instant, i64, f64, f64)>,
 }
 
 impl Window {
@@ -156,8 +157,8 @@ impl Window {
         let slack = s.slack + self.wander * abs(x);
         Strip {
             x,
-            lo: (s.lo - self.base) as f64 - slack,
-            hi: (s.hi - self.base) as f64 + slack,
+            lo: s.lo.saturating_sub(self.base) as f64 - slack,
+            hi: s.hi.saturating_sub(self.base) as f64 + slack,
         }
     }
 
@@ -170,11 +171,12 @@ impl Window {
         let worth = |s: &Sample| {
             let age = secs_between(now, s.at);
             let side = match self.line {
-                Some((at, offset, rate)) => {
-                    let here = offset + rate * secs_between(s.at, at);
-                    (s.hi as f64 - here).min(here - s.lo as f64)
+                Some((at, base, centre, rate)) => {
+                    let here = centre + rate * secs_between(s.at, at);
+                    let (lo, hi) = (s.lo.saturating_sub(base), s.hi.saturating_sub(base));
+                    (hi as f64 - here).min(here - lo as f64)
                 }
-                None => (s.hi - s.lo) as f64,
+                None => s.hi.saturating_sub(s.lo) as f64,
             };
             side + s.slack + self.wander * age
         };
@@ -190,7 +192,11 @@ impl Window {
     /// How much queueing the path adds to a typical round trip, µs: the
     /// median round trip in the window less the quickest.
     pub(crate) fn queueing(&self) -> f64 {
-        let mut widths: Vec<i64, WINDOW> = self.samples.iter().map(|s| s.hi - s.lo).collect();
+        let mut widths: Vec<i64, WINDOW> = self
+            .samples
+            .iter()
+            .map(|s| s.hi.saturating_sub(s.lo))
+            .collect();
         let n = widths.len();
         if n == 0 {
             return 0.0;
@@ -201,17 +207,17 @@ impl Window {
         (median - quickest) as f64
     }
 
-    /// Absolute offsets (µs) between which the true offset lies at `now`.
-    pub(crate) fn offset_range(&self, now: Instant) -> Option<(f64, f64)> {
+    /// The offsets between which the true offset lies at `now`, as
+    /// `(base, lo, hi)`: from `base + lo` to `base + hi` µs.
+    pub(crate) fn offset_range(&self, now: Instant) -> Option<(i64, f64, f64)> {
         let x = secs_between(now, self.reference);
         let (lo, hi) = self.region.range_at(x)?;
         let wander = self.wander * abs(x);
-        let base = self.base as f64;
-        Some((base + lo - wander, base + hi + wander))
+        Some((self.base, lo - wander, hi + wander))
     }
 
-    /// The best point estimate: the offset (absolute µs) at local `now` and
-    /// the drift (µs per µs).
+    /// The best point estimate at local `now`: `(base, centre, drift)`, the
+    /// offset being `base + centre` µs and the drift in µs per µs.
     ///
     /// The drift comes from the queue-free envelopes of both directions
     /// ([`Window::envelope_rate`]). At that drift, the estimate is the middle of
@@ -219,7 +225,7 @@ impl Window {
     /// the quickest return trip independently, as no single sample can — with
     /// old samples loosened in proportion to how much the drift is in doubt,
     /// so that a wrong drift cannot tilt them across the present.
-    pub(crate) fn target(&mut self, now: Instant) -> Option<(f64, f64)> {
+    pub(crate) fn target(&mut self, now: Instant) -> Option<(i64, f64, f64)> {
         let (rate_lo, rate_hi) = self.region.rate_range()?;
         let (rate, doubt) = self.envelope_rate(rate_lo, rate_hi);
         let (mut a_lo, mut a_hi) = (f64::MIN, f64::MAX);
@@ -237,8 +243,8 @@ impl Window {
             let (lo, hi) = self.region.range_at(0.0)?;
             (lo + hi) / 2.0
         };
-        self.line = Some((self.reference, self.base as f64 + centre, rate));
-        Some((self.base as f64 + centre + rate * x, rate * 1e-6))
+        self.line = Some((self.reference, self.base, centre, rate));
+        Some((self.base, centre + rate * x, rate * 1e-6))
     }
 
     /// The drift (µs/s) of the queue-free paths, in the manner of Moon,
@@ -297,8 +303,9 @@ mod tests {
                 Instant::from_micros(t * 1_000_000),
             );
         }
-        let (offset, rate) = w.target(Instant::from_micros(39_000_000)).unwrap();
+        let (base, centre, rate) = w.target(Instant::from_micros(39_000_000)).unwrap();
         assert!(abs(rate * 1e6 - 80.0) < 1.0, "{}", rate * 1e6);
+        let offset = base as f64 + centre;
         assert!(abs(offset - 80.0 * 39.0) < 50.0, "{offset}");
     }
 
@@ -314,7 +321,7 @@ mod tests {
         }
         assert_eq!(w.len(), WINDOW);
         // Where the quick sample was taken, it still pins the offset.
-        let (lo, hi) = w.offset_range(Instant::ZERO).unwrap();
+        let (_, lo, hi) = w.offset_range(Instant::ZERO).unwrap();
         assert!(
             hi - lo < 5_000.0,
             "the 2 ms sample must survive: {lo}..{hi}"
