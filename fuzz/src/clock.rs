@@ -52,14 +52,6 @@ const MAX_AUTO_STEPS: u32 = 2_048;
 const TRUTHFUL_HORIZON: u64 = 1 << 50;
 /// Largest client drift in a truthful world, ppm.
 const TRUTHFUL_DRIFT_PPM: f64 = 400.0;
-/// Beyond 2^53 µs (285 years) an `f64` no longer holds every microsecond;
-/// the presented clock is computed in `f64`, so exact promises about
-/// single microseconds are only checked below this.
-const F64_EXACT: u64 = 1 << 53;
-/// Chaotic clocks and timestamps stay below this (µs, 73,000 years): past
-/// 2^62 a sample's width `hi − lo` overflows `i64` inside `ClockSync`
-/// (a known bug), which would hide everything else.
-const CHAOS_LIMIT: u64 = 1 << 61;
 
 /// Runs the script in `data`; panics when a promise is broken.
 pub fn run(data: &[u8]) {
@@ -202,7 +194,7 @@ impl World {
             (now, seg_local, ppm * 1e-6, offset)
         } else {
             let now = input.u64();
-            let seg_local = input.u64() % CHAOS_LIMIT;
+            let seg_local = input.u64();
             // Up to ±50 %: the clock must still run forwards.
             let drift = f64::from(input.u16() as i16) / 65_536.0;
             (now, seg_local, drift, input.u64() as i64)
@@ -235,11 +227,7 @@ impl World {
     /// The client's clock at true time `t`.
     fn local_at(&self, t: u64) -> Instant {
         let elapsed = t.saturating_sub(self.seg_true) as f64 * (1.0 + self.drift);
-        Instant::from_micros(
-            self.seg_local
-                .saturating_add(elapsed as u64)
-                .min(CHAOS_LIMIT.max(self.seg_local)),
-        )
+        Instant::from_micros(self.seg_local.saturating_add(elapsed as u64))
     }
 
     fn local(&self) -> Instant {
@@ -269,7 +257,7 @@ impl World {
 
     fn server_at(t: u64, offset: i64) -> Instant {
         let v = i128::from(t) + i128::from(offset);
-        Instant::from_micros(v.clamp(0, i128::from(CHAOS_LIMIT)) as u64)
+        Instant::from_micros(v.clamp(0, i128::from(u64::MAX)) as u64)
     }
 
     fn random(&mut self) -> u64 {
@@ -388,7 +376,6 @@ impl World {
     fn jump(&mut self, input: &mut Input<'_>) {
         let local = self.local().saturating_add_signed(input.signed_span());
         self.seg_true = self.now;
-        let local = local.min(Instant::from_micros(CHAOS_LIMIT));
         self.seg_local = local.as_micros();
     }
 
@@ -446,11 +433,8 @@ impl World {
             _ => Instant::from_micros(input.u64()),
         };
         let hold = input.signed_span();
-        pong.t2 = t2.min(Instant::from_micros(CHAOS_LIMIT));
-        pong.t3 = pong
-            .t2
-            .saturating_add_signed(hold)
-            .min(Instant::from_micros(CHAOS_LIMIT));
+        pong.t2 = t2;
+        pong.t3 = pong.t2.saturating_add_signed(hold);
         pong.clock = match input.byte() % 4 {
             0 => self.servers.last().map_or(ClockId(0), |s| s.0),
             1 => self.servers[usize::from(input.byte()) % self.servers.len()].0,
@@ -630,11 +614,6 @@ impl World {
         );
         let eff = at.max(self.last_now).as_micros();
         let s = e.server_time.as_micros();
-        if eff >= F64_EXACT || s >= F64_EXACT {
-            // Past 2^53 µs the presented clock's `f64` rounding can step
-            // back by an ulp (128 µs at 2^60): known, not re-found here.
-            return;
-        }
         if let Some((&t, &earlier)) = self.readings.range(..=eff).next_back() {
             assert!(
                 s >= earlier,
@@ -707,10 +686,7 @@ impl World {
             (0, Some(base)) => base.saturating_add_signed(input.signed_span()),
             _ => Instant::from_micros(input.u64()),
         };
-        let at = self.sync.local_time_of(server);
-        if server.as_micros() < F64_EXACT && at.is_some_and(|a| a.as_micros() < F64_EXACT) {
-            self.check_inverse(server);
-        }
+        self.check_inverse(server);
     }
 }
 

@@ -83,16 +83,40 @@ impl Mapping {
         } else {
             (d - self.gap) / (1.0 + self.rate)
         };
-        let local = self.anchor.as_micros() as f64 + ceil(dt);
-        if !(0.0..=u64::MAX as f64).contains(&local) {
-            return None;
+        // Saturating float-to-int: an absurd `dt` lands out of range below.
+        let guess = i128::from(self.anchor.as_micros()) + ceil(dt) as i128;
+        let guess = guess.clamp(0, i128::from(u64::MAX)) as u64;
+        if server <= self.origin {
+            // Before the anchor the mapping does not hold; extrapolate.
+            return Some(Instant::from_micros(guess));
         }
-        // A whole microsecond later at most: rounding may leave it one short.
-        let mut at = Instant::from_micros(local as u64);
-        if self.server_at(at) < server {
-            at += crate::time::Duration::from_micros(1);
+        // The float solution is close; `server_at` is exact and monotonic, so
+        // bracket the answer around it and bisect to the earliest microsecond.
+        let reaches = |t: u64| self.server_at(Instant::from_micros(t)) >= server;
+        let mut width = 16u64;
+        let (mut lo, mut hi) = loop {
+            let (lo, hi) = (guess.saturating_sub(width), guess.saturating_add(width));
+            let below = lo == 0 || !reaches(lo);
+            if below && reaches(hi) {
+                break (lo, hi);
+            }
+            if lo == 0 && hi == u64::MAX {
+                return None;
+            }
+            width = width.saturating_mul(16);
+        };
+        if lo == 0 && reaches(0) {
+            hi = 0;
         }
-        Some(at)
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if reaches(mid) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Some(Instant::from_micros(hi))
     }
 }
 
@@ -110,14 +134,23 @@ fn signum(v: f64) -> f64 {
     }
 }
 
-/// `f64::floor` is not in `core`; values here are far inside the `i64` range.
+/// Every `f64` this large is a whole number already.
+const WHOLE: f64 = 4_503_599_627_370_496.0; // 2^52
+
+/// `f64::floor`, which `core` lacks.
 pub(crate) fn floor(v: f64) -> f64 {
+    if v.is_nan() || abs(v) >= WHOLE {
+        return v;
+    }
     let t = v as i64 as f64;
     if t > v { t - 1.0 } else { t }
 }
 
-/// `f64::ceil` is not in `core`; values here are far inside the `i64` range.
+/// `f64::ceil`, which `core` lacks.
 pub(crate) fn ceil(v: f64) -> f64 {
+    if v.is_nan() || abs(v) >= WHOLE {
+        return v;
+    }
     let t = v as i64 as f64;
     if t < v { t + 1.0 } else { t }
 }
@@ -189,5 +222,7 @@ mod tests {
         assert_eq!(ceil(-1.5), -1.0);
         assert_eq!(ceil(1.5), 2.0);
         assert_eq!(ceil(2.0), 2.0);
+        assert_eq!(floor(1e19), 1e19);
+        assert_eq!(ceil(-1e19), -1e19);
     }
 }
