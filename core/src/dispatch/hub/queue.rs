@@ -32,6 +32,16 @@ pub(crate) enum Entry {
     },
 }
 
+/// Room kept beyond the delivery bounds for control frames (answers,
+/// presence, phases, welcome): a session that lagged on deliveries and
+/// resumes with its queue full must still get its `welcome` and resync
+/// without being cut off again. Control frames past this reserve mean the
+/// peer reads nothing at all: then it is a slow consumer too.
+pub(crate) const CONTROL_FRAMES: usize = 8;
+/// Bytes of the control reserve: a presence snapshot of 32 long member ids
+/// is about 2 KiB.
+pub(crate) const CONTROL_BYTES: usize = 16 * 1024;
+
 /// What a `gap` frame counts for against the byte bound: a generous upper
 /// bound of its encoded size (topic name plus three varints or numbers).
 pub(crate) const GAP_COST: usize = 200;
@@ -67,7 +77,7 @@ pub(crate) struct Queue {
 impl Queue {
     pub(crate) fn new(max_messages: usize, max_bytes: usize) -> Self {
         Queue {
-            entries: VecDeque::with_capacity(max_messages),
+            entries: VecDeque::with_capacity(max_messages + CONTROL_FRAMES),
             bytes: 0,
             max_messages,
             max_bytes,
@@ -91,9 +101,24 @@ impl Queue {
         self.entries.len() + n <= self.max_messages && self.bytes + bytes <= self.max_bytes
     }
 
-    /// Appends `entry` if it fits; gives it back otherwise.
+    /// Appends `entry` if it fits (a control frame may use the reserve);
+    /// gives it back otherwise.
     pub(crate) fn push(&mut self, entry: Entry) -> Result<(), Entry> {
-        if !self.fits(1, entry.cost()) {
+        let control = matches!(
+            entry,
+            Entry::Frame {
+                tag: Tag::Other,
+                ..
+            }
+        );
+        let (frames, bytes) = if control {
+            (CONTROL_FRAMES, CONTROL_BYTES)
+        } else {
+            (0, 0)
+        };
+        if self.entries.len() + 1 > self.max_messages + frames
+            || self.bytes + entry.cost() > self.max_bytes + bytes
+        {
             return Err(entry);
         }
         self.bytes += entry.cost();

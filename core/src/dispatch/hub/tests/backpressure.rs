@@ -40,6 +40,32 @@ fn a_slow_consumer_on_a_reliable_topic_is_closed_and_the_fast_one_is_not() {
 }
 
 #[test]
+fn a_slow_consumer_resuming_with_a_full_queue_is_not_cut_off_again() {
+    let mut s = Shell::standard();
+    let slow = s.join(2, Shell::caps("slow"), Codec::Json, None);
+    s.subscribe(2, "t/chat", None).unwrap();
+    s.take(2);
+    s.stalled.insert(ConnId(2));
+    s.dead.insert(ConnId(2));
+    for i in 0..40u32 {
+        s.hub
+            .publish("t/chat", alloc::format!("{i}").as_bytes(), None, s.now)
+            .unwrap();
+        s.drain();
+    }
+    assert_eq!(s.closed, [(ConnId(2), CloseCode::SlowConsumer)]);
+    assert_eq!(s.take(2), []);
+    // It resumes without having written a byte of its full queue.
+    s.join(3, Shell::caps("slow"), Codec::Json, Some(&slow.resume));
+    assert_eq!(s.closed, [(ConnId(2), CloseCode::SlowConsumer)]);
+    let got: Vec<u64> = Shell::delivered(&s.take(3), "t/chat")
+        .iter()
+        .map(|d| d.0)
+        .collect();
+    assert_eq!(got, (0..40).collect::<Vec<_>>());
+}
+
+#[test]
 fn a_burst_within_the_bound_disconnects_nobody() {
     let mut s = Shell::standard();
     s.join(1, Shell::caps("a"), Codec::Json, None);

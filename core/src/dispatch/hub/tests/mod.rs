@@ -61,6 +61,8 @@ pub(super) struct Shell {
     pub raw: BTreeMap<ConnId, Vec<Frame>>,
     /// Connections the shell does not pull (their socket is not writable).
     pub stalled: BTreeSet<ConnId>,
+    /// Connections that write nothing even when closed (a dead socket).
+    pub dead: BTreeSet<ConnId>,
     /// Closes the hub asked for, in order.
     pub closed: Vec<(ConnId, CloseCode)>,
     pub codecs: BTreeMap<ConnId, Codec>,
@@ -76,6 +78,7 @@ impl Shell {
             inbox: BTreeMap::new(),
             raw: BTreeMap::new(),
             stalled: BTreeSet::new(),
+            dead: BTreeSet::new(),
             closed: Vec::new(),
             codecs: BTreeMap::new(),
             log: Vec::new(),
@@ -217,8 +220,11 @@ impl Shell {
                 HubOutput::Close { conn, code } => {
                     self.log.push((conn.0, code.as_str().as_bytes().to_vec()));
                     self.closed.push((conn, code));
-                    // What was queued before the close is still written.
-                    self.pull(conn);
+                    // What was queued before the close is still written,
+                    // unless the socket is dead.
+                    if !self.dead.contains(&conn) {
+                        self.pull(conn);
+                    }
                     self.hub.handle_disconnect(conn, self.now);
                 }
             }
