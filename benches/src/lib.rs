@@ -1,1 +1,2 @@
 //! Benchmarks for onbeat; see `benches/`.
+#![forbid(unsafe_code)]
