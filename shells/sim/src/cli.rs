@@ -21,6 +21,26 @@ pub struct Cli {
 pub enum Command {
     /// Clock synchronisation and phase firing across a room (see docs/simulation.md).
     Clock(ClockArgs),
+    /// Rooms, topics, recovery, backpressure and inputs under faults, with a
+    /// model checker (see docs/simulation.md).
+    Dispatch(DispatchArgs),
+}
+
+/// Options of `onbeat-sim dispatch`.
+#[derive(Debug, clap::Args)]
+pub struct DispatchArgs {
+    /// Run seeds 0..N.
+    #[arg(long, default_value_t = 20)]
+    pub seeds: u64,
+    /// Run only this seed (overrides --seeds); reproduces a failure exactly.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Clients per room.
+    #[arg(long, default_value_t = 100)]
+    pub clients: u32,
+    /// Worker threads (defaults to the machine's cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Options of `onbeat-sim clock`.
@@ -47,6 +67,7 @@ pub struct ClockArgs {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Clock(args) => clock(&args),
+        Command::Dispatch(args) => crate::scenario::dispatch::cli::run(&args),
     }
 }
 

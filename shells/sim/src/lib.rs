@@ -13,6 +13,7 @@
 //! - [`log`]: the running FNV-1a hash of everything that happened.
 //! - [`sim`]: the loop tying queue, links and log together.
 //! - [`metrics`]: mergeable histograms for the measurements.
+//! - [`seeds`]: many seeds on several threads, results in seed order.
 //! - [`scenario`]: the scenarios the `onbeat-sim` binary runs.
 //!
 //! Nothing reads the wall clock and no hash-map order reaches a result, so the
@@ -28,4 +29,5 @@ pub mod metrics;
 pub mod plot;
 pub mod rng;
 pub mod scenario;
+pub mod seeds;
 pub mod sim;

@@ -1,3 +1,4 @@
 //! Scenarios: rooms of nodes, machines and links that the binary runs.
 
 pub mod clock;
+pub mod dispatch;

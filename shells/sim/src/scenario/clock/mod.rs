@@ -16,7 +16,6 @@ mod stream;
 mod world;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use report::{SeedResult, Summary, TracePoint};
 
@@ -137,28 +136,5 @@ fn measure(w: &mut World, r: &mut SeedResult) {
 /// Runs `seeds` on `threads` threads; results come back in the order of `seeds`
 /// whatever the threads' timing.
 pub fn run_seeds(seeds: &[u64], clients: u32, threads: usize) -> Vec<SeedResult> {
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, SeedResult)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&seed) = seeds.get(k) else {
-                            break mine;
-                        };
-                        mine.push((k, run_seed(seed, clients, false)));
-                    }
-                })
-            })
-            .collect();
-        // A worker only panics if a seed's run did; pass that on.
-        workers
-            .into_iter()
-            .flat_map(|h| h.join().expect("seed run panicked"))
-            .collect()
-    });
-    done.sort_by_key(|(k, _)| *k);
-    done.into_iter().map(|(_, r)| r).collect()
+    crate::seeds::run_in_order(seeds, threads, |seed| run_seed(seed, clients, false))
 }
