@@ -254,6 +254,15 @@ impl Hub {
         Some((s.queue.len(), s.queue.bytes()))
     }
 
+    /// The most frames and bytes one session's queue can ever hold: the
+    /// configured bounds plus the reserve kept for control frames.
+    pub fn queue_limit(&self) -> (usize, usize) {
+        (
+            self.config.queue_messages + queue::CONTROL_FRAMES,
+            self.config.queue_bytes + queue::CONTROL_BYTES,
+        )
+    }
+
     /// The session id of `conn`, once it has said `hello`.
     pub fn session_of(&self, conn: ConnId) -> Option<&SessionId> {
         let key = self.conns.get(&conn)?.session?;
