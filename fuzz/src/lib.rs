@@ -1,5 +1,8 @@
 //! Checks shared by the fuzz targets and by `onbeat-tests`, which replays the
 //! checked-in corpus on stable.
 
+pub mod bytes;
+pub mod client;
 pub mod clock;
 pub mod decode;
+pub mod hub;

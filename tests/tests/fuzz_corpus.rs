@@ -5,10 +5,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+#[path = "../../fuzz/src/bytes.rs"]
+mod bytes;
+#[path = "../../fuzz/src/client.rs"]
+mod client;
 #[path = "../../fuzz/src/clock.rs"]
 mod clock;
 #[path = "../../fuzz/src/decode.rs"]
 mod decode;
+#[path = "../../fuzz/src/hub.rs"]
+mod hub;
 
 fn corpus(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,4 +50,14 @@ fn decode_json_corpus() {
 #[test]
 fn clock_sync_corpus() {
     replay("clock_sync", clock::run);
+}
+
+#[test]
+fn hub_ops_corpus() {
+    replay("hub_ops", hub::run);
+}
+
+#[test]
+fn client_session_corpus() {
+    replay("client_session", client::run);
 }

@@ -1,0 +1,876 @@
+//! Drives a [`Hub`] through an arbitrary sequence of inputs decoded from fuzz
+//! bytes, acting as its shell and as every client at once, and checks after
+//! every step what can be checked from outside.
+//!
+//! The inputs: connections with arbitrary capabilities and codecs; frames that
+//! are valid messages built from the bytes, valid ones with a byte flipped,
+//! and raw garbage; disconnects; timeouts at arbitrary times; pulls with
+//! arbitrary byte budgets; server publishes, timed or not; topics and rooms
+//! opened and closed; targeted sends; inputs judged by a room logic that
+//! itself publishes and sends.
+//!
+//! Checked:
+//!
+//! - nothing panics;
+//! - queues stay within their bounds plus the documented control reserve
+//!   (`Hub::queued`), histories within theirs (`Hub::retained`), sessions and
+//!   held publishes within theirs;
+//! - every pulled frame decodes in the connection's codec; nothing but
+//!   errors precedes a `welcome`, and a connection is welcomed once;
+//! - every `input` the hub handled on a session gets exactly one answer
+//!   (`input_result`, or `error` with its request id): never two, and none
+//!   missing once the session's queue is drained, unless its connection was
+//!   closed or the session was resumed in the meantime (the documented
+//!   losses, repaired by resending);
+//! - no frame is pulled for a connection that is gone, and no delivery for
+//!   one that was replaced by a resume;
+//! - a timed message is never delivered before its `at`;
+//! - per session and topic, `deliver` and `gap` frames follow each other
+//!   without a hole or a repeat in one epoch: from the offset a
+//!   `subscribed{recovered: false}` names, or from at most the one a
+//!   `subscribed{recovered: true}` names (the replay starts at `since`);
+//!   inbox offsets strictly increase;
+//! - once every connection is gone and the grace and every `at` have passed,
+//!   no session and no held publish is left.
+//!
+//! `onbeat-tests` includes this file by path (with `bytes.rs`), so it depends
+//! on nothing but onbeat-core and std.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use onbeat_core::dispatch::{
+    Capabilities, CloseCode, Codec, ConnId, Frame, Hub, HubConfig, HubOutput, RateConfig, RoomCtx,
+    RoomInput, RoomLogic, TopicConfig,
+};
+use onbeat_core::proto::codec::{
+    decode_json, decode_json_limited, decode_postcard, decode_postcard_limited, encode_json,
+    encode_postcard,
+};
+use onbeat_core::proto::{
+    ClientMsg, ClockPing, DEFAULT_MAX_FRAME, Hello, Input, MemberId, PROTOCOL_VERSION, Payload,
+    Position, Publish, RejectCode, RequestId, Room, ServerMsg, SessionId, Subscribe, Token, Topic,
+    Unsubscribe,
+};
+use onbeat_core::time::{Duration, Instant};
+use onbeat_core::timeline::Schedule;
+
+use super::bytes::Bytes;
+
+/// Operations per input: long enough for resumes, overflows and expiries.
+const MAX_OPS: usize = 256;
+/// The control reserve a queue may use beyond its bounds (`docs/dispatch.md`,
+/// "Frames and queues"), plus one `welcome`, which is put first regardless.
+const CONTROL_FRAMES: usize = 8 + 1;
+const CONTROL_BYTES: usize = 16 * 1024 + 1024;
+
+const TOPICS: &[&str] = &["a", "b", "r/x", "r/y", "s/z", "@inbox", "q/"];
+const ROOMS: &[&str] = &["r", "s", "q"];
+const USERS: &[&str] = &["u0", "u1", "u2"];
+const PATTERNS: &[&str] = &["*", "*/*", "r/*", "a", "r", "s", "b", "s/*"];
+const INBOX: &str = "@inbox";
+/// Connection ids in play; a small set so that they are reused.
+const CONNS: u64 = 6;
+
+/// Whether to print every step (`ONBEAT_FUZZ_TRACE=1`), to read a failure.
+fn tracing() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("ONBEAT_FUZZ_TRACE").is_some())
+}
+
+macro_rules! trace {
+    ($($arg:tt)*) => {
+        if tracing() {
+            eprintln!($($arg)*);
+        }
+    };
+}
+
+/// Runs the script in `data`; panics when a promise is broken.
+pub fn run(data: &[u8]) {
+    let mut input = Bytes(data);
+    let mut world = World::new(&mut input);
+    let mut ops = 0;
+    while !input.is_empty() && ops < MAX_OPS {
+        ops += 1;
+        world.step(&mut input);
+    }
+    world.finish();
+}
+
+/// A room logic that decides by the first byte of each input, and acts
+/// through its context as an application would.
+struct Logic;
+
+impl RoomLogic for Logic {
+    fn on_input(&mut self, ctx: &mut RoomCtx<'_>, input: &RoomInput<'_>) -> Result<(), RejectCode> {
+        let Some(&first) = input.data.first() else {
+            return Ok(());
+        };
+        let mut topic = Topic::new();
+        // Room names are short enough for `<room>/x` to fit a topic.
+        let _ = topic.push_str(ctx.room());
+        let _ = topic.push_str("/x");
+        let now = ctx.now();
+        match first % 6 {
+            0 => return Err(RejectCode::Invalid),
+            1 => ctx.publish(topic, input.data, None),
+            2 => ctx.publish(
+                topic,
+                input.data,
+                Some(now + Duration::from_millis(u64::from(first) * 10)),
+            ),
+            3 => ctx.send_to_room(input.data),
+            4 => ctx.send_to_user(input.user.clone(), input.data),
+            _ => ctx.send_to_session(input.session.clone(), input.data),
+        }
+        Ok(())
+    }
+
+    fn on_presence(&mut self, ctx: &mut RoomCtx<'_>, user: &MemberId, joined: bool) {
+        if joined {
+            ctx.send_to_user(user.clone(), b"hi");
+        }
+    }
+}
+
+/// What the model knows of one connection.
+#[derive(Debug)]
+struct ConnModel {
+    codec: Codec,
+    /// The session its `welcome` named.
+    welcomed: Option<SessionId>,
+    /// The `Close` the hub asked for.
+    closing: Option<CloseCode>,
+}
+
+/// Where a stream of one topic must continue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// Nothing known yet (no `subscribed` pulled in this session: it was lost
+    /// with a closed connection or dropped by a codec change).
+    Unknown,
+    /// Exactly this offset.
+    Exactly(u64),
+    /// A replay from a `since` no later than this offset.
+    AtMost(u64),
+}
+
+#[derive(Debug)]
+struct Stream {
+    epoch: Option<u64>,
+    next: Next,
+}
+
+/// Answers owed for one input request id of one session.
+#[derive(Debug, Default)]
+struct Owed {
+    sent: u32,
+    answered: u32,
+    /// Answers that may have been lost (closed connection, resume).
+    excused: u32,
+}
+
+#[derive(Debug, Default)]
+struct SessionModel {
+    streams: BTreeMap<Topic, Stream>,
+    inputs: BTreeMap<RequestId, Owed>,
+    /// Request ids used by publishes: an `error` naming one of them cannot be
+    /// attributed to an input.
+    publishes: BTreeSet<RequestId>,
+    inbox_last: Option<u64>,
+}
+
+impl SessionModel {
+    /// Answers outstanding now may never come.
+    fn excuse(&mut self) {
+        for owed in self.inputs.values_mut() {
+            owed.excused = owed.sent - owed.answered;
+        }
+    }
+}
+
+struct World {
+    hub: Hub,
+    config: HubConfig,
+    now: Instant,
+    conns: BTreeMap<u64, ConnModel>,
+    sessions: BTreeMap<SessionId, SessionModel>,
+    /// Every resume token seen, with its session.
+    tokens: Vec<(Token, SessionId)>,
+    /// Open topics with their settings and their position when opened.
+    topics: BTreeMap<&'static str, (TopicConfig, Position)>,
+    /// Connections that have frames to pull.
+    woken: BTreeSet<u64>,
+    /// The latest `at` of any timed publish.
+    last_at: Instant,
+}
+
+impl World {
+    fn new(input: &mut Bytes<'_>) -> Self {
+        let rate = |input: &mut Bytes<'_>| RateConfig {
+            per_sec: 1 + input.below(20) as u32,
+            burst: 1 + input.below(4) as u32,
+        };
+        let config = HubConfig {
+            max_frame: input.pick(&[DEFAULT_MAX_FRAME as u32, 96, 600]),
+            max_sessions: 1 + input.below(4),
+            max_pending: 1 + input.below(3),
+            hello_timeout: Duration::from_millis(200 + 100 * input.below(20) as u64),
+            grace: Duration::from_millis(100 + 200 * input.below(20) as u64),
+            queue_messages: 1 + input.below(8),
+            queue_bytes: 150 + 16 * usize::from(input.byte()),
+            max_subscriptions: 1 + input.below(4),
+            request_memory: input.below(5),
+            input_rate: rate(input),
+            publish_rate: rate(input),
+            max_timed: input.below(5),
+            max_topics: 1 + input.below(5),
+            max_rooms: 1 + input.below(3),
+            ..HubConfig::default()
+        };
+        let now = Instant::from_millis(1_000);
+        let mut seed = [0u8; 32];
+        seed[0] = input.byte();
+        World {
+            hub: Hub::new(config.clone(), seed, u64::from(input.u16()), now),
+            config,
+            now,
+            conns: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            tokens: Vec::new(),
+            topics: BTreeMap::new(),
+            woken: BTreeSet::new(),
+            last_at: now,
+        }
+    }
+
+    fn step(&mut self, input: &mut Bytes<'_>) {
+        let op = input.byte() % 22;
+        trace!("op {op}");
+        match op {
+            0 => self.connect(input),
+            1 => {
+                let conn = input.below(CONNS as usize) as u64;
+                let resume = match input.byte() % 4 {
+                    0 | 1 if !self.tokens.is_empty() => {
+                        let i = input.below(self.tokens.len());
+                        Some(self.tokens[self.tokens.len() - 1 - i].0.clone())
+                    }
+                    2 => Token::try_from("bogus").ok(),
+                    _ => None,
+                };
+                let version = if input.byte() == 0xff {
+                    PROTOCOL_VERSION + 1
+                } else {
+                    PROTOCOL_VERSION
+                };
+                let hello = Hello {
+                    version,
+                    resume,
+                    auth: None,
+                };
+                self.send(input, conn, ClientMsg::Hello(hello));
+            }
+            2 => {
+                let conn = input.below(CONNS as usize) as u64;
+                let topic = topic(input.pick(TOPICS));
+                let since = match input.byte() % 4 {
+                    0 => None,
+                    1 => Some(Position {
+                        epoch: input.u64(),
+                        offset: input.u64(),
+                    }),
+                    _ => self.topics.get(topic.as_str()).map(|(_, p)| Position {
+                        epoch: p.epoch,
+                        offset: u64::from(input.byte() % 16),
+                    }),
+                };
+                self.send(
+                    input,
+                    conn,
+                    ClientMsg::Subscribe(Subscribe { topic, since }),
+                );
+            }
+            3 => {
+                let conn = input.below(CONNS as usize) as u64;
+                let topic = topic(input.pick(TOPICS));
+                self.send(input, conn, ClientMsg::Unsubscribe(Unsubscribe { topic }));
+            }
+            4 => {
+                let conn = input.below(CONNS as usize) as u64;
+                let topic = topic(input.pick(TOPICS));
+                let at = self.at(input);
+                let request = input.bool().then(|| RequestId::from(input.byte() % 8));
+                let data = input.take(48);
+                let msg = ClientMsg::Publish(Publish {
+                    topic,
+                    data: Payload::new(data),
+                    at,
+                    request,
+                });
+                self.send(input, conn, msg);
+            }
+            5 => {
+                let conn = input.below(CONNS as usize) as u64;
+                let room = Room::try_from(input.pick(ROOMS)).expect("short name");
+                let request = RequestId::from(input.byte() % 8);
+                let round = input.bool().then(|| u32::from(input.byte() % 4));
+                let data = input.take(16);
+                let msg = ClientMsg::Input(Input {
+                    room,
+                    request,
+                    round,
+                    data: Payload::new(data),
+                });
+                self.send(input, conn, msg);
+            }
+            6 => {
+                let conn = input.below(CONNS as usize) as u64;
+                let ping = ClockPing {
+                    seq: input.u32(),
+                    t1: Instant::from_micros(input.u64()),
+                };
+                self.send(input, conn, ClientMsg::Ping(ping));
+            }
+            7 => {
+                let conn = input.below(CONNS as usize) as u64;
+                let frame = input.take(64).to_vec();
+                self.frame(conn, &frame);
+            }
+            8 => self.advance(input),
+            9 => {
+                let conn = input.below(CONNS as usize) as u64;
+                trace!("{:?} disconnect {conn}", self.now);
+                self.hub.handle_disconnect(ConnId(conn), self.now);
+                self.conns.remove(&conn);
+                self.woken.remove(&conn);
+                self.settle();
+            }
+            10 => {
+                if let Some(at) = self.hub.poll_timeout() {
+                    self.timeout(at);
+                }
+            }
+            11 | 12 => {
+                let conn = input.below(CONNS as usize) as u64;
+                let budget = input.pick(&[0, 1, 60, 300, 1 << 16]);
+                self.pull(conn, budget);
+            }
+            13 => self.pull_woken(),
+            14 => {
+                let topic = input.pick(TOPICS);
+                let at = self.at(input);
+                let data = input.take(48);
+                let _ = self.hub.publish(topic, data, at, self.now);
+                self.settle();
+            }
+            15 => {
+                let name = input.pick(TOPICS);
+                if name == INBOX {
+                    return;
+                }
+                let history = input.below(6);
+                let age = Duration::from_millis(100 + 300 * input.below(10) as u64);
+                let config = if input.bool() {
+                    TopicConfig::lossy(history, age)
+                } else {
+                    TopicConfig::reliable(history, age)
+                };
+                if let Ok(position) = self.hub.open_topic(name, config) {
+                    self.topics.insert(name, (config, position));
+                }
+                self.settle();
+            }
+            16 => {
+                let name = input.pick(TOPICS);
+                if self.hub.close_topic(name, self.now).is_ok() {
+                    self.topics.remove(name);
+                }
+                self.settle();
+            }
+            17 => {
+                let name = input.pick(ROOMS);
+                let schedule = input.bool().then(|| {
+                    let open = Duration::from_millis(100 + 100 * input.below(10) as u64);
+                    let shut = Duration::from_millis(100 + 100 * input.below(10) as u64);
+                    let s = Schedule::new()
+                        .phase("open", open, true)
+                        .and_then(|s| s.phase("shut", shut, false))
+                        .expect("two named phases of non-zero length");
+                    if input.bool() { s.rounds(2) } else { s }
+                });
+                let _ = self
+                    .hub
+                    .open_room(name, schedule, Box::new(Logic), self.now);
+                self.settle();
+            }
+            18 => {
+                let _ = self.hub.close_room(input.pick(ROOMS));
+                self.settle();
+            }
+            19 => {
+                let data = input.take(16);
+                match input.byte() % 3 {
+                    0 => {
+                        let ids: Vec<SessionId> = self.sessions.keys().cloned().collect();
+                        if !ids.is_empty() {
+                            let id = &ids[input.below(ids.len())];
+                            let _ = self.hub.send_to_session(id, data);
+                        }
+                    }
+                    1 => {
+                        let user = MemberId::try_from(input.pick(USERS)).expect("short id");
+                        self.hub.send_to_user(&user, data);
+                    }
+                    _ => {
+                        let _ = self.hub.send_to_room(input.pick(ROOMS), data);
+                    }
+                }
+                self.settle();
+            }
+            20 => {
+                // A timer that fires late, or a stale one that fires early.
+                let at = Instant::from_micros(
+                    self.now
+                        .as_micros()
+                        .saturating_add_signed(i64::from(input.u16() as i16) * 100),
+                );
+                self.timeout(at);
+            }
+            _ => {
+                let conn = input.below(CONNS as usize) as u64;
+                self.mutated(input, conn);
+            }
+        }
+    }
+
+    fn connect(&mut self, input: &mut Bytes<'_>) {
+        let conn = input.below(CONNS as usize) as u64;
+        let user = MemberId::try_from(input.pick(USERS)).expect("short id");
+        let mut caps = Capabilities::new(user);
+        for _ in 0..input.below(3) {
+            caps = caps.subscribe(input.pick(PATTERNS));
+        }
+        for _ in 0..input.below(3) {
+            caps = caps.publish(input.pick(PATTERNS));
+        }
+        for _ in 0..input.below(2) {
+            caps = caps.input(input.pick(PATTERNS));
+        }
+        if input.byte().is_multiple_of(4) {
+            caps = caps.expires_at(self.now + Duration::from_millis(u64::from(input.u16() % 5000)));
+        }
+        let codec = if input.bool() {
+            Codec::Json
+        } else {
+            Codec::Postcard
+        };
+        let known = self.conns.contains_key(&conn);
+        trace!("{:?} connect {conn} {codec:?} {caps:?}", self.now);
+        let result = self.hub.handle_connect(ConnId(conn), caps, codec, self.now);
+        trace!("  -> {result:?}");
+        assert!(
+            !known || result.is_err(),
+            "a connection id in use must be refused"
+        );
+        if result.is_ok() {
+            self.conns.insert(
+                conn,
+                ConnModel {
+                    codec,
+                    welcomed: None,
+                    closing: None,
+                },
+            );
+        }
+        self.settle();
+    }
+
+    /// An optional `at`: none, in the past, now, or up to two seconds ahead.
+    fn at(&mut self, input: &mut Bytes<'_>) -> Option<Instant> {
+        let at = match input.byte() % 4 {
+            0 => return None,
+            1 => self
+                .now
+                .saturating_sub(Duration::from_millis(u64::from(input.byte()))),
+            _ => self.now + Duration::from_millis(u64::from(input.byte()) * 8),
+        };
+        self.last_at = self.last_at.max(at);
+        Some(at)
+    }
+
+    fn advance(&mut self, input: &mut Bytes<'_>) {
+        let step = match input.byte() % 3 {
+            0 => u64::from(input.byte()),
+            1 => u64::from(input.u16()) * 10,
+            _ => u64::from(input.byte()) * 20_000,
+        };
+        let at = self.now + Duration::from_micros(step);
+        self.timeout(at);
+    }
+
+    fn timeout(&mut self, at: Instant) {
+        trace!("timeout {at:?}");
+        self.now = self.now.max(at);
+        self.hub.handle_timeout(at);
+        self.settle();
+    }
+
+    /// Sends `msg` on `conn`: decoded by the shell, or encoded in the
+    /// connection's codec and handed over as a frame.
+    fn send(&mut self, input: &mut Bytes<'_>, conn: u64, msg: ClientMsg<'_>) {
+        if input.byte().is_multiple_of(4) {
+            self.before(conn, Some(&msg));
+            trace!("{:?} message {conn}: {msg:?}", self.now);
+            let r = self.hub.handle_message(ConnId(conn), msg, self.now);
+            trace!("  -> {r:?}");
+            self.settle();
+            return;
+        }
+        let frame = self.encode(conn, &msg);
+        self.frame(conn, &frame);
+    }
+
+    fn encode(&self, conn: u64, msg: &ClientMsg<'_>) -> Vec<u8> {
+        match self.conns.get(&conn).map_or(Codec::Postcard, |c| c.codec) {
+            Codec::Json => encode_json(msg).into_bytes(),
+            _ => {
+                let mut buf = vec![0u8; 4 * DEFAULT_MAX_FRAME];
+                encode_postcard(msg, &mut buf)
+                    .expect("a built message fits")
+                    .to_vec()
+            }
+        }
+    }
+
+    /// A valid message with one byte changed.
+    fn mutated(&mut self, input: &mut Bytes<'_>, conn: u64) {
+        let msg = match input.byte() % 3 {
+            0 => ClientMsg::Hello(Hello {
+                version: PROTOCOL_VERSION,
+                resume: None,
+                auth: None,
+            }),
+            1 => ClientMsg::Subscribe(Subscribe {
+                topic: topic(input.pick(TOPICS)),
+                since: None,
+            }),
+            _ => ClientMsg::Input(Input {
+                room: Room::try_from(input.pick(ROOMS)).expect("short name"),
+                request: RequestId::from(input.byte() % 8),
+                round: None,
+                data: Payload::new(b"\"x\""),
+            }),
+        };
+        let mut frame = self.encode(conn, &msg);
+        let i = input.below(frame.len().max(1)) % frame.len();
+        frame[i] ^= input.byte() | 1;
+        self.frame(conn, &frame);
+    }
+
+    /// Hands `frame` to the hub, telling the model what the hub will see.
+    fn frame(&mut self, conn: u64, frame: &[u8]) {
+        let max = self.config.max_frame as usize;
+        let msg = match self.conns.get(&conn).map(|c| c.codec) {
+            Some(Codec::Json) => decode_json_limited::<ClientMsg<'_>>(frame, max).ok(),
+            Some(_) => decode_postcard_limited::<ClientMsg<'_>>(frame, max).ok(),
+            None => None,
+        };
+        self.before(conn, msg.as_ref());
+        trace!("{:?} frame {conn}: {msg:?}", self.now);
+        let r = self.hub.handle_frame(ConnId(conn), frame, self.now);
+        trace!("  -> {r:?}");
+        self.settle();
+    }
+
+    /// Records what the hub owes for `msg`, about to be handled on `conn`.
+    fn before(&mut self, conn: u64, msg: Option<&ClientMsg<'_>>) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        if c.closing.is_some() {
+            return;
+        }
+        let session = self.hub.session_of(ConnId(conn)).cloned();
+        match (msg, session) {
+            (Some(ClientMsg::Input(input)), Some(id)) => {
+                let owed = self.session(&id).inputs.entry(input.request).or_default();
+                owed.sent += 1;
+            }
+            (Some(ClientMsg::Publish(p)), Some(id)) => {
+                if let Some(r) = p.request {
+                    self.session(&id).publishes.insert(r);
+                }
+            }
+            (Some(ClientMsg::Hello(h)), None) => {
+                // A resume may drop queued answers (a new codec empties the
+                // queue); the client resends those requests.
+                let resumed = h
+                    .resume
+                    .as_ref()
+                    .and_then(|t| self.tokens.iter().find(|(token, _)| token == t))
+                    .map(|(_, id)| id.clone());
+                if let Some(id) = resumed {
+                    self.session(&id).excuse();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn session(&mut self, id: &SessionId) -> &mut SessionModel {
+        self.sessions.entry(id.clone()).or_default()
+    }
+
+    /// Takes the hub's outputs and checks its bounds.
+    fn settle(&mut self) {
+        while let Some(out) = self.hub.poll_output() {
+            trace!("  out {out:?}");
+            match out {
+                HubOutput::Wake(conn) => {
+                    assert!(
+                        self.conns.contains_key(&conn.0),
+                        "wake for {conn:?}, which is not connected"
+                    );
+                    self.woken.insert(conn.0);
+                }
+                HubOutput::Close { conn, code } => {
+                    let c = self
+                        .conns
+                        .get_mut(&conn.0)
+                        .unwrap_or_else(|| panic!("close of {conn:?}, which is not connected"));
+                    assert!(c.closing.is_none(), "{conn:?} closed twice");
+                    c.closing = Some(code);
+                    self.woken.insert(conn.0);
+                    if let Some(id) = self.hub.session_of(conn).cloned() {
+                        self.session(&id).excuse();
+                    }
+                }
+                _ => {}
+            }
+        }
+        for &conn in self.conns.keys() {
+            if let Some((frames, bytes)) = self.hub.queued(ConnId(conn)) {
+                assert!(
+                    frames <= self.config.queue_messages + CONTROL_FRAMES,
+                    "{frames} frames queued for {conn}"
+                );
+                assert!(
+                    bytes <= self.config.queue_bytes + CONTROL_BYTES,
+                    "{bytes} bytes queued for {conn}"
+                );
+            }
+        }
+        assert!(self.hub.session_count() <= self.config.max_sessions);
+        assert!(self.hub.timed_count() <= self.config.max_timed);
+        for (name, (config, _)) in &self.topics {
+            let retained = self.hub.retained(name).expect("open topic");
+            assert!(
+                retained <= config.history.max(1),
+                "{name} retains {retained}"
+            );
+        }
+    }
+
+    fn pull_woken(&mut self) {
+        while let Some(conn) = self.woken.pop_first() {
+            while self.pull(conn, 1 << 16) > 0 {}
+        }
+    }
+
+    /// Pulls frames of `conn` within `budget` and checks each.
+    fn pull(&mut self, conn: u64, budget: usize) -> usize {
+        let mut out: Vec<Frame> = Vec::new();
+        let n = self.hub.pull(ConnId(conn), &mut out, budget);
+        assert_eq!(n, out.len(), "pull counts what it gives");
+        let Some(c) = self.conns.get(&conn) else {
+            assert_eq!(n, 0, "frames pulled for {conn}, which is gone");
+            return 0;
+        };
+        if c.welcomed.is_some() && c.closing.is_none() && n > 1 {
+            let total: usize = out.iter().map(|f| f.len()).sum();
+            assert!(
+                total - out[0].len() <= budget,
+                "{n} frames of {total} bytes pulled within {budget}"
+            );
+        }
+        let codec = c.codec;
+        for frame in &out {
+            let msg = match codec {
+                Codec::Json => decode_json::<ServerMsg<'_>>(frame),
+                _ => decode_postcard::<ServerMsg<'_>>(frame),
+            };
+            let msg = msg.unwrap_or_else(|e| panic!("undecodable frame {frame:?}: {e:?}"));
+            self.observe(conn, &msg);
+        }
+        self.settle();
+        self.check_answered(conn);
+        n
+    }
+
+    /// Once a live connection's queue is empty, every input its session sent
+    /// has been answered, except those whose answers were excused.
+    fn check_answered(&mut self, conn: u64) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let (Some(id), None) = (&c.welcomed, c.closing) else {
+            return;
+        };
+        if self.hub.queued(ConnId(conn)) != Some((0, 0)) {
+            return;
+        }
+        if self.hub.session_of(ConnId(conn)) != Some(id) {
+            return;
+        }
+        if let Some(s) = self.sessions.get(id) {
+            // An id also used by a publish has answers that cannot be told
+            // apart; only the at-most check above applies to it.
+            for (request, owed) in s.inputs.iter().filter(|(r, _)| !s.publishes.contains(r)) {
+                assert!(
+                    owed.answered + owed.excused >= owed.sent,
+                    "input {request} of {id} sent {} times, answered {} times",
+                    owed.sent,
+                    owed.answered
+                );
+            }
+        }
+    }
+
+    /// Checks one frame pulled by `conn` against the model.
+    fn observe(&mut self, conn: u64, msg: &ServerMsg<'_>) {
+        trace!("  pulled {conn}: {msg:?}");
+        let now = self.now;
+        let c = self.conns.get_mut(&conn).expect("checked by the caller");
+        if let ServerMsg::Welcome(w) = msg {
+            assert!(c.welcomed.is_none(), "second welcome on {conn}");
+            c.welcomed = Some(w.session.clone());
+            self.tokens.push((w.resume.clone(), w.session.clone()));
+            self.session(&w.session);
+            return;
+        }
+        let Some(id) = c.welcomed.clone() else {
+            assert!(
+                matches!(msg, ServerMsg::Error(_)),
+                "{msg:?} before welcome on {conn}"
+            );
+            return;
+        };
+        let replaced = c.closing == Some(CloseCode::Replaced);
+        let s = self.session(&id);
+        match msg {
+            ServerMsg::Deliver(d) => {
+                assert!(!replaced, "delivery to {conn} after it was replaced");
+                if let Some(at) = d.at {
+                    assert!(at <= now, "timed delivery at {at:?} pulled at {now:?}");
+                }
+                if d.topic == INBOX {
+                    assert!(
+                        s.inbox_last.is_none_or(|last| d.offset > last),
+                        "inbox offset {} after {:?}",
+                        d.offset,
+                        s.inbox_last
+                    );
+                    s.inbox_last = Some(d.offset);
+                    return;
+                }
+                let stream = stream(s, &d.topic, d.epoch);
+                check_next(stream.next, d.offset, &d.topic);
+                stream.next = Next::Exactly(d.offset + 1);
+            }
+            ServerMsg::Gap(g) => {
+                assert!(g.from < g.to, "empty gap {g:?}");
+                let stream = stream(s, &g.topic, g.epoch);
+                check_next(stream.next, g.from, &g.topic);
+                stream.next = Next::Exactly(g.to);
+            }
+            ServerMsg::Subscribed(sub) => {
+                let next = if sub.recovered {
+                    Next::AtMost(sub.position.offset)
+                } else {
+                    Next::Exactly(sub.position.offset)
+                };
+                s.streams.insert(
+                    sub.topic.clone(),
+                    Stream {
+                        epoch: Some(sub.position.epoch),
+                        next,
+                    },
+                );
+            }
+            ServerMsg::InputResult(r) => answer(s, r.request, &id),
+            ServerMsg::Error(e) => {
+                if let Some(r) = e.request
+                    && s.inputs.contains_key(&r)
+                    && !s.publishes.contains(&r)
+                {
+                    answer(s, r, &id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Pulls everything, then lets every connection go and every deadline
+    /// pass: nothing may be left behind.
+    fn finish(&mut self) {
+        let conns: Vec<u64> = self.conns.keys().copied().collect();
+        for &conn in &conns {
+            while self.pull(conn, 1 << 16) > 0 {}
+        }
+        for conn in conns {
+            self.hub.handle_disconnect(ConnId(conn), self.now);
+            self.conns.remove(&conn);
+        }
+        self.woken.clear();
+        self.settle();
+        let end = self.now.max(self.last_at) + self.config.grace + Duration::from_secs(1);
+        self.timeout(end);
+        assert_eq!(self.hub.session_count(), 0, "sessions outlive their grace");
+        assert_eq!(
+            self.hub.timed_count(),
+            0,
+            "timed publishes held past their at"
+        );
+    }
+}
+
+fn topic(name: &str) -> Topic {
+    Topic::try_from(name).expect("short name")
+}
+
+/// The stream of `topic` in session `s`, checked to be in `epoch`.
+fn stream<'s>(s: &'s mut SessionModel, topic: &Topic, epoch: u64) -> &'s mut Stream {
+    let stream = s.streams.entry(topic.clone()).or_insert(Stream {
+        epoch: None,
+        next: Next::Unknown,
+    });
+    let expected = *stream.epoch.get_or_insert(epoch);
+    assert_eq!(
+        epoch, expected,
+        "{topic}: epoch changed without a subscribed"
+    );
+    stream
+}
+
+fn check_next(next: Next, offset: u64, topic: &Topic) {
+    match next {
+        Next::Unknown => {}
+        Next::Exactly(n) => assert_eq!(offset, n, "{topic}: offset {offset} where {n} was due"),
+        Next::AtMost(n) => assert!(offset <= n, "{topic}: replay from {offset}, past {n}"),
+    }
+}
+
+fn answer(s: &mut SessionModel, request: RequestId, id: &SessionId) {
+    let owed = s
+        .inputs
+        .get_mut(&request)
+        .unwrap_or_else(|| panic!("answer to input {request}, never sent by {id}"));
+    owed.answered += 1;
+    assert!(
+        owed.answered <= owed.sent,
+        "input {request} of {id} sent {} times, answered {} times",
+        owed.sent,
+        owed.answered
+    );
+}
