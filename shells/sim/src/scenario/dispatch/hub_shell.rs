@@ -117,9 +117,6 @@ impl World {
     /// the model here, where no loss can hide it.
     fn send_down(&mut self, k: u32, frame: onbeat_core::dispatch::Frame) {
         let i = self.conns[k as usize].client;
-        if !self.conns[k as usize].down.open {
-            return;
-        }
         let pulled_at = self.hub_now();
         let json = self.clients[i].params.json;
         let is_subscribed = if json {
@@ -149,6 +146,11 @@ impl World {
                     .model
                     .answered(t, s.recovered, s.reason, &mut cx);
             }
+        }
+        // Checked even when the client has closed its side: the answer is
+        // lost with the socket, but it was given.
+        if !self.conns[k as usize].down.open {
+            return;
         }
         let size = frame.len() as u32;
         let seq = self.conns[k as usize]
