@@ -22,13 +22,16 @@ impl World {
     /// Memory bounds: every queue, history, the held publishes and sessions.
     pub(super) fn sample(&mut self) {
         let now = self.sim.now();
+        // The configured bounds, the hub's reserve for control frames, and a
+        // resumed session's `welcome`, which goes first whatever the bounds.
+        let (limit_frames, limit_bytes) = self.hub.queue_limit();
         let config = hub_config(self.clients.len() as u32);
         let (seed, v) = (self.seed, &mut self.v);
         for (k, c) in self.conns.iter().enumerate().filter(|(_, c)| c.hub_open) {
             let Some((frames, bytes)) = self.hub.queued(conn_id(k as u32)) else {
                 continue;
             };
-            if frames > config.queue_messages + 1 || bytes > config.queue_bytes + WELCOME_MAX {
+            if frames > limit_frames + 1 || bytes > limit_bytes + WELCOME_MAX {
                 v.add(Check::Memory, seed, Some(c.client), now, || {
                     format!("hub queue holds {frames} frames, {bytes} bytes")
                 });
