@@ -81,6 +81,8 @@ pub struct LinkConfig {
     pub jitter_cap: Duration,
     /// Loss process.
     pub loss: LossModel,
+    /// Packets sent from this instant on are never lost (the fault heals).
+    pub loss_until: Option<Instant>,
     /// Probability that a packet is duplicated.
     pub duplicate: f64,
     /// Probability that a packet is held back for extra delay.
@@ -100,6 +102,7 @@ impl LinkConfig {
             jitter_shape: 2.0,
             jitter_cap: Duration::from_secs(2),
             loss: LossModel::None,
+            loss_until: None,
             duplicate: 0.0,
             reorder: 0.0,
             reorder_extra: Duration::ZERO,
@@ -141,7 +144,7 @@ impl Link {
     pub fn from_config(config: &LinkConfig) -> Self {
         Link::new(vec![
             Box::new(Partition::new(config.partitions.clone())),
-            Box::new(Loss::new(config.loss)),
+            Box::new(Loss::until(config.loss, config.loss_until)),
             Box::new(Duplicate::new(config.duplicate)),
             Box::new(Delay::new(
                 config.base_delay,

@@ -71,13 +71,21 @@ impl Stage for Partition {
 #[derive(Clone, Debug)]
 pub struct Loss {
     state: LossState,
+    until: Option<Instant>,
 }
 
 impl Loss {
     /// A stage losing packets according to `model`.
     pub fn new(model: LossModel) -> Self {
+        Loss::until(model, None)
+    }
+
+    /// A stage losing packets sent before `until` (all, if `None`) according
+    /// to `model`: the fault heals then.
+    pub fn until(model: LossModel, until: Option<Instant>) -> Self {
         Loss {
             state: LossState::new(model),
+            until,
         }
     }
 }
@@ -90,7 +98,8 @@ impl Stage for Loss {
         pass: &mut Vec<InFlight>,
         dropped: &mut Vec<(InFlight, DropReason)>,
     ) {
-        if self.state.lose(rng) {
+        let healed = self.until.is_some_and(|until| pkt.at >= until);
+        if !healed && self.state.lose(rng) {
             dropped.push((pkt, DropReason::Loss));
         } else {
             pass.push(pkt);

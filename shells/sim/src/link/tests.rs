@@ -62,6 +62,19 @@ fn bernoulli_loss_rate_within_tolerance() {
 }
 
 #[test]
+fn loss_heals_at_its_end() {
+    let c = LinkConfig {
+        loss: LossModel::Bernoulli(1.0),
+        loss_until: Some(Instant::from_millis(50_000)),
+        ..config()
+    };
+    let lost = lost(&run(&c, 3));
+    // Packets go out 1 ms apart: the first 50,000 are all lost, the rest none.
+    assert!(lost[..50_000].iter().all(|&l| l));
+    assert!(lost[50_000..].iter().all(|&l| !l));
+}
+
+#[test]
 fn gilbert_elliott_matches_its_mean_and_is_bursty() {
     let ge = GilbertElliott {
         p_good_to_bad: 0.02,

@@ -210,6 +210,7 @@ impl ClientParams {
             jitter_shape: shape,
             jitter_cap: Duration::from_secs(2),
             loss,
+            loss_until: None,
             duplicate,
             reorder,
             reorder_extra,

@@ -239,6 +239,10 @@ impl ClientParams {
             jitter_mean: Duration::from_micros((jitter * 1e3) as u64),
             jitter_shape: shape,
             loss,
+            // Loss is a fault too: it heals with the others, so that the end
+            // of the run judges recovery, not a bursty channel that happened
+            // to be in its Bad state for a sparse flow's last few packets.
+            loss_until: Some(secs(HEAL_SECS as f64)),
             duplicate,
             reorder,
             reorder_extra: Duration::from_micros((extra * 1e3) as u64),
