@@ -10,8 +10,9 @@ use onbeat_core::timeline::Schedule;
 use onbeat_core::{Duration, Instant};
 
 use crate::clock::NodeClock;
-use crate::link::{GilbertElliott, LinkConfig, LossModel};
+use crate::link::LinkConfig;
 use crate::rng::SimRng;
+use crate::scenario::draw;
 
 /// Simulated seconds per seed.
 pub const RUN_SECS: u64 = 60;
@@ -203,23 +204,8 @@ impl ClientParams {
             rng.log_uniform(0.5, 5.0)
         };
         let shape = rng.uniform(1.5, 3.0);
-        let loss = if !mix.loss {
-            LossModel::None
-        } else if mix.bursty {
-            LossModel::GilbertElliott(GilbertElliott {
-                p_good_to_bad: rng.uniform(0.005, 0.03),
-                p_bad_to_good: rng.uniform(0.2, 0.5),
-                loss_good: rng.uniform(0.0, 0.005),
-                loss_bad: rng.uniform(0.5, 1.0),
-            })
-        } else {
-            LossModel::Bernoulli(rng.uniform(0.0, 0.05))
-        };
-        let duplicate = if mix.duplication {
-            rng.uniform(0.005, 0.03)
-        } else {
-            0.0
-        };
+        let loss = draw::loss(mix.loss, mix.bursty, rng);
+        let duplicate = draw::duplicate(mix.duplication, rng);
         let (reorder, extra) = if mix.reordering {
             (rng.uniform(0.01, 0.05), rng.uniform(5.0, 50.0))
         } else {
