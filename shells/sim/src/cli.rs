@@ -71,14 +71,24 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
-fn clock(args: &ClockArgs) -> i32 {
-    let seeds: Vec<u64> = match args.seed {
+/// The seeds a run covers (`--seed S` alone, else `0..--seeds`) and its
+/// worker threads (`--threads`, else the machine's cores).
+pub(crate) fn seeds_and_threads(
+    seed: Option<u64>,
+    seeds: u64,
+    threads: Option<usize>,
+) -> (Vec<u64>, usize) {
+    let list = match seed {
         Some(s) => vec![s],
-        None => (0..args.seeds).collect(),
+        None => (0..seeds).collect(),
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    (list, threads)
+}
+
+fn clock(args: &ClockArgs) -> i32 {
+    let (seeds, threads) = crate::cli::seeds_and_threads(args.seed, args.seeds, args.threads);
     // Wall time is reported, never fed into the simulation.
     let started = WallClock::now();
     let results = run_seeds(&seeds, args.clients, threads);

@@ -8,13 +8,7 @@ use crate::cli::DispatchArgs;
 
 /// Runs the command; returns the process exit code.
 pub fn run(args: &DispatchArgs) -> i32 {
-    let seeds: Vec<u64> = match args.seed {
-        Some(s) => vec![s],
-        None => (0..args.seeds).collect(),
-    };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (seeds, threads) = crate::cli::seeds_and_threads(args.seed, args.seeds, args.threads);
     // Wall time is reported, never fed into the simulation.
     let started = WallClock::now();
     let results = run_seeds(&seeds, args.clients, threads);
