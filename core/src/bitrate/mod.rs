@@ -6,6 +6,10 @@
 //!   queue measure, capacity-proportional cuts, accelerating growth, a loss
 //!   bound that ignores random loss, and a mode for competing with loss-based
 //!   flows. See `docs/bitrate.md` for the design and how it differs from GCC.
+//! - [`Allocator`] chooses, for one subscriber, a simulcast/SVC layer per
+//!   track from the available rate: lowest layers first by priority, down at
+//!   once, up only with confirmed headroom and with hysteresis, keyframes on
+//!   every switch up.
 //!
 //! Rates are [`Bitrate`] values (bits per second, saturating arithmetic).
 //! Both machines follow the crate's rule: after every `handle_*` call drain
@@ -18,6 +22,7 @@
 //! queues are fixed-capacity, sized by the constants re-exported here.
 
 mod acked;
+mod allocator;
 mod arrival;
 mod control;
 mod estimator;
@@ -31,6 +36,9 @@ mod trend;
 #[cfg(test)]
 mod tests;
 
+pub use allocator::{
+    AllocError, Allocator, AllocatorConfig, AllocatorEvent, LayerChoice, MAX_LAYERS, TrackId,
+};
 pub use arrival::BURST;
 pub use control::{ControlTuning, Mode};
 pub use estimator::{Estimator, EstimatorConfig, EstimatorOutput, PacketResult, SentPacket};
