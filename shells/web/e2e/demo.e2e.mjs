@@ -132,6 +132,7 @@ test('two players share one table: presence, countdown, late pick, verified reve
     assert.equal(scores.bob ?? 0, reveals[0].outcome === 5 ? 5 : 0);
 
     if (SCREENSHOT) {
+      await alice.page.waitForTimeout(600); // let the outcome's entrance settle
       await alice.page.screenshot({ path: SCREENSHOT });
       console.log(`screenshot: ${SCREENSHOT}`);
     }
