@@ -241,11 +241,27 @@ function renderPlayers() {
   $('player-count').textContent = state.members.length;
 }
 
+/** What the big clock counts down to now: picks closing, the reveal, or the next round. */
+function countdownTarget(now) {
+  if (state.picksCloseAt != null && now < state.picksCloseAt) return ['picks close in', state.picksCloseAt];
+  if (state.revealAt != null && now < state.revealAt) return ['outcome revealed in', state.revealAt];
+  const phase = state.client.phase(ROOM);
+  if (phase && phase.name !== 'picks' && now < phase.endsAt) return ['next round in', phase.endsAt];
+  return ['waiting for the next round', null];
+}
+
 /** Redraws the countdown every animation frame from the synced clock. */
 function frame() {
+  const now = state.client?.now();
   const ms = countdownMs();
   const open = ms != null && ms > 0;
-  $('countdown').textContent = ms == null ? '–' : open ? (ms / 1000).toFixed(1) + ' s' : 'closed';
+  if (now != null) {
+    const [label, at] = countdownTarget(now);
+    $('countdown-label').textContent = label;
+    const left = at == null ? null : (at - now) / 1e6;
+    $('countdown').textContent = left == null ? '–' : `${left.toFixed(1)} s`;
+    $('countdown').classList.toggle('idle', !open);
+  }
   const phase = state.client?.phase(ROOM);
   const total = phase && phase.name === 'picks' ? (phase.endsAt - phase.startsAt) / 1000 : null;
   $('countdown-bar').style.width = open && total ? `${Math.min(100, (100 * ms) / total)}%` : '0%';
@@ -263,11 +279,13 @@ function stats() {
   const rate = span > 0 ? (state.received[state.received.length - 1] - state.received[0]) / span : 0;
   $('stat-rate').textContent = rate.toFixed(1);
   if (c.rtt != null) $('stat-rtt').textContent = `${(c.rtt / 1000).toFixed(1)} ms`;
-  const offset = c.offset;
+  // The server's clock against this device's wall clock, read together.
+  const server = c.now();
   const bound = c.errorBound;
-  if (offset != null) {
+  if (server != null) {
+    const offset = server / 1000 - Date.now();
     const b = bound === Infinity ? '∞' : `${(bound / 1000).toFixed(1)} ms`;
-    $('stat-offset').textContent = `${(offset / 1000).toFixed(1)} ms ± ${b}`;
+    $('stat-offset').textContent = `${offset >= 0 ? '+' : ''}${offset.toFixed(1)} ms ± ${b}`;
   }
 }
 

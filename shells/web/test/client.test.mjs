@@ -237,3 +237,34 @@ test('the clock syncs from pongs, and at() fires when the synced clock reaches a
   assert.ok(firedAt >= target && firedAt - target < 2_000, `${firedAt - target}`);
   await settle();
 });
+
+test('a sleep (monotonic clock stood still while the wall clock ran) drops the clock samples', () => {
+  let wall = 0;
+  const { time, net, client } = setup({ wallNow: () => wall });
+  const ws = net.last;
+  const send = ws.send.bind(ws);
+  ws.send = (text) => {
+    send(text);
+    const ping = JSON.parse(text).ping;
+    if (!ping) return;
+    const t2 = time.t + 5_000 + 1_000_000;
+    time.setTimeout(() => ws.recv({ pong: { seq: ping.seq, t1: ping.t1, t2, t3: t2, clock: 5 } }), 10);
+  };
+  welcome(ws);
+  const step = (us) => {
+    wall += us;
+    time.advance(us);
+  };
+  for (let i = 0; i < 30; i++) step(100_000);
+  assert.ok(client.errorBound < 10_000);
+  const events = [];
+  client.on('clock', (e) => events.push(e.type));
+  // Asleep for a minute: the wall clock moves, the monotonic one does not.
+  wall += 60_000_000;
+  step(1_005_000);
+  assert.ok(events.includes('discontinuity'), `${events}`);
+  assert.equal(client.errorBound, Infinity, 'unknown until a fresh sample');
+  step(20_000);
+  assert.ok(client.errorBound < 10_000, 'resampled at once after waking');
+  assert.equal(client.clock.samples() > 0, true);
+});

@@ -113,8 +113,15 @@ export interface ClientEvents {
   error: ErrorInfo;
   /** A clock sample was taken. */
   sync: { offset: number | null; errorBound: number | null; rtt: number | null };
-  /** The presented clock stepped (`byUs`) or the server's clock was replaced. */
-  clock: { type: 'stepped'; byUs: number } | { type: 'server_restarted'; clock: number };
+  /**
+   * The presented clock stepped (`byUs`), the server's clock was replaced, or
+   * the local clock stood still (`discontinuity`: the device slept `byUs`;
+   * samples are retaken and the bound is unknown until then).
+   */
+  clock:
+    | { type: 'stepped'; byUs: number }
+    | { type: 'server_restarted'; clock: number }
+    | { type: 'discontinuity'; byUs: number };
   /** A frame or pong that broke the protocol was refused. */
   protocol_error: { code: string; message: string };
 }
@@ -141,6 +148,8 @@ export interface ConnectOptions {
   WebSocket?: new (url: string, protocol: string) => WebSocketLike;
   /** Local monotonic clock in whole µs (default: performance.now()). */
   now?: () => number;
+  /** Wall clock in µs, to notice sleeps of the monotonic one (default: Date.now(); off when `now` is given). */
+  wallNow?: (() => number) | null;
   /** Timer functions (default: the global ones). */
   setTimeout?: (fn: () => void, ms: number) => unknown;
   /** Cancels a timer from `setTimeout`. */

@@ -15,6 +15,8 @@ export { ProtocolError, SUBPROTOCOL, decodePayload, decodeServer, encodeClient, 
 const FATAL = new Set(['unauthorized', 'unsupported_version']);
 /** WebSocket close code for a policy violation (bad token, origin). */
 const CLOSE_POLICY = 1008;
+/** Wall and monotonic clocks disagreeing by this much (µs) means the device slept. */
+const SLEEP_US = 1_000_000;
 /** Requests awaiting an answer, at most. */
 const MAX_PENDING = 256;
 
@@ -60,6 +62,9 @@ export class Client {
     this.url = u.toString();
     this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
     this.localNow = options.now ?? defaultNow;
+    // Wall clock to notice sleeps with; only meaningful beside the real monotonic clock.
+    this.wallNow = options.wallNow ?? (options.now ? null : () => Date.now() * 1000);
+    this.wallMark = null;
     this.setTimer = options.setTimeout ?? ((f, ms) => setTimeout(f, ms));
     this.clearTimer = options.clearTimeout ?? ((h) => clearTimeout(h));
     this.backoff = new Backoff(options.seed ?? randomSeed());
@@ -331,11 +336,29 @@ export class Client {
       this.disconnected(ws, 4000, 'handshake timeout');
       return;
     }
+    this.noticeSleep(now);
     if (this.state === 'open') {
       this.clock.handleTimeout(now);
       this.drainClock();
     }
     this.arm();
+  }
+
+  /**
+   * A monotonic clock may stand still while the device sleeps; the wall
+   * clock does not. When they disagree the clock samples no longer compare.
+   */
+  noticeSleep(now) {
+    if (this.wallNow === null) return;
+    const wall = this.wallNow();
+    const mark = this.wallMark;
+    this.wallMark = [wall, now];
+    if (mark === null) return;
+    const drift = wall - mark[0] - (now - mark[1]);
+    if (Math.abs(drift) > SLEEP_US) {
+      this.clock.handleDiscontinuity(now);
+      this.emit('clock', { type: 'discontinuity', byUs: drift });
+    }
   }
 
   arm() {
