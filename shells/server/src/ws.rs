@@ -7,6 +7,8 @@
 //! the WebSocket layer without copying; their bytes are copied only into the
 //! socket's write buffer.
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -54,9 +56,9 @@ pub(crate) async fn serve<S>(
                 out: out_tx.clone(),
             };
             if shared.hub.send(connect).await.is_ok() {
-                let reader = read(&mut stream, conn, codec, &shared, &out_tx);
+                let reader = read(&mut stream, conn, codec, &shared, out_tx);
                 let writer = write(&mut sink, conn, codec, &shared, out_rx);
-                smol::future::or(reader, writer).await;
+                both_or_linger(reader, writer).await;
             }
             let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
         }
@@ -70,9 +72,9 @@ pub(crate) async fn serve<S>(
                 reason: "unauthorized",
                 last: Some(last),
             });
-            let reader = drain(&mut stream);
+            drop(out_tx);
             let writer = write(&mut sink, conn, codec, &shared, out_rx);
-            smol::future::or(reader, writer).await;
+            both_or_linger(drain(&mut stream), writer).await;
         }
     }
     // Best effort: completes a close handshake the peer started.
@@ -87,13 +89,41 @@ pub(crate) async fn serve<S>(
     shared.metrics.connections_open.dec();
 }
 
+/// Runs a connection's reader and writer until both end; once one has, the
+/// other gets [`CLOSE_LINGER`] to finish (the writer its last frames and the
+/// close, the reader the peer's close reply).
+async fn both_or_linger(reader: impl Future<Output = ()>, writer: impl Future<Output = ()>) {
+    let mut reader = pin!(reader);
+    let mut writer = pin!(writer);
+    let reader_first = smol::future::or(
+        async {
+            (&mut reader).await;
+            true
+        },
+        async {
+            (&mut writer).await;
+            false
+        },
+    )
+    .await;
+    let linger = async {
+        smol::Timer::after(CLOSE_LINGER).await;
+    };
+    if reader_first {
+        smol::future::or(writer, linger).await;
+    } else {
+        smol::future::or(reader, linger).await;
+    }
+}
+
 /// Forwards data frames to the hub until the peer closes or breaks a rule.
+/// Dropping `out` when done lets the writer end once the hub lets go too.
 async fn read<S>(
     stream: &mut WebSocketReceiver<S>,
     conn: ConnId,
     codec: Codec,
     shared: &Shared,
-    out: &Sender<ToConn>,
+    out: Sender<ToConn>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -229,9 +259,7 @@ async fn write<S>(
                     code: code.into(),
                     reason: reason.into(),
                 };
-                if sink.send(Message::Close(Some(frame))).await.is_ok() {
-                    smol::Timer::after(CLOSE_LINGER).await;
-                }
+                let _ = sink.send(Message::Close(Some(frame))).await;
                 return;
             }
         }

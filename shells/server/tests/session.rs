@@ -14,15 +14,7 @@ fn json_hello_subscribe_publish_deliver() {
     let server = Server::start(config()).unwrap();
     smol::block_on(async {
         let alice = token("alice", &["room:table:*"]);
-        let mut a = open(
-            &server,
-            Open {
-                token: Some(&alice),
-                ..Open::default()
-            },
-        )
-        .await
-        .unwrap();
+        let mut a = open_with(&server, &alice).await;
         let welcome = hello(&mut a).await;
         assert_eq!(welcome["version"], 1);
         assert_eq!(welcome["max_frame"], 65536);
@@ -46,24 +38,8 @@ fn json_hello_subscribe_publish_deliver() {
 fn postcard_hello_and_ping() {
     let server = Server::start(config()).unwrap();
     smol::block_on(async {
-        let mut ws = open(
-            &server,
-            Open {
-                postcard: true,
-                ..Open::default()
-            },
-        )
-        .await
-        .unwrap();
-        // hello{version 1, resume none, auth none}
-        ws.send(async_tungstenite::tungstenite::Message::binary(vec![
-            0, 1, 0, 0,
-        ]))
-        .await
-        .unwrap();
-        let Some(Got::Binary(welcome)) = next(&mut ws, T).await else {
-            panic!("no binary welcome");
-        };
+        let mut ws = open_postcard(&server).await;
+        let welcome = postcard_hello(&mut ws).await;
         assert_eq!(welcome[..2], [0, 1], "welcome, version 1");
         // ping{seq 5, t1 9}
         ws.send(async_tungstenite::tungstenite::Message::binary(vec![

@@ -200,3 +200,43 @@ pub async fn metric(server: &Server, prefix: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// A POST of `body` with `Connection: close`.
+pub async fn post(server: &Server, path: &str, body: &str) -> (u16, String, String) {
+    http(
+        server,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await
+}
+
+/// A JSON connection presenting `token`.
+pub async fn open_with(server: &Server, token: &str) -> Ws {
+    let how = Open {
+        token: Some(token),
+        ..Open::default()
+    };
+    open(server, how).await.unwrap()
+}
+
+/// A postcard connection without a token.
+pub async fn open_postcard(server: &Server) -> Ws {
+    let how = Open {
+        postcard: true,
+        ..Open::default()
+    };
+    open(server, how).await.unwrap()
+}
+
+/// postcard `hello{version 1}` and the binary `welcome` back.
+pub async fn postcard_hello(ws: &mut Ws) -> Vec<u8> {
+    // variant 0, version 1, no resume, no auth
+    ws.send(Message::binary(vec![0, 1, 0, 0])).await.unwrap();
+    match next(ws, Duration::from_secs(5)).await {
+        Some(Got::Binary(welcome)) => welcome,
+        other => panic!("no binary welcome: {other:?}"),
+    }
+}
