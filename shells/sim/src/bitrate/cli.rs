@@ -46,7 +46,7 @@ pub fn run_cli(args: &BitrateArgs) -> i32 {
     let (seeds, threads) = crate::cli::seeds_and_threads(args.seed, args.seeds, args.threads);
     // Wall time is reported, never fed into the simulation.
     let started = WallClock::now();
-    let senders = [("str0m_gcc", Sender::Str0mGcc)];
+    let senders = [("onbeat", Sender::Onbeat), ("str0m_gcc", Sender::Str0mGcc)];
     let mut columns = Vec::new();
     let mut firsts = Vec::new();
     for (name, sender) in senders {
@@ -93,7 +93,6 @@ pub fn run_cli(args: &BitrateArgs) -> i32 {
     let mut line = json!({
         "scenario": scenario.name(),
         "seeds": seeds.len(),
-        "onbeat": null,
         "wall_ms": wall_ms,
     });
     for (name, summary) in &columns {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod figures;
 pub mod link;
 pub mod media;
+pub mod onbeat;
 pub mod plot;
 pub mod reference;
 pub mod report;

@@ -6,6 +6,7 @@ use super::capacity::{Capacity, Trace};
 use super::figures::{Figures, Run};
 use super::link::{BottleneckConfig, Loss, QueueLimit, stream};
 use super::media::{FixedRate, MediaFlow};
+use super::onbeat::OnbeatController;
 use super::reference::ReferenceFlow;
 use super::source::{Source, SourceConfig};
 use super::tcp::TcpFlow;
@@ -129,6 +130,8 @@ pub struct Setup {
 /// Which sender the media flows run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Sender {
+    /// onbeat's estimator.
+    Onbeat,
     /// str0m's GCC (the reference).
     Str0mGcc,
     /// A constant rate, as a fraction of the link's mean capacity (link checks).
@@ -172,6 +175,10 @@ pub fn run(scenario: &Scenario, sender: Sender, seed: u64) -> Result<Outcome, St
     for k in 0..u64::from(setup.media) {
         let source = Source::new(SourceConfig::default(), stream(seed, 100 + k));
         let flow: Box<dyn Flow> = match sender {
+            Sender::Onbeat => Box::new(MediaFlow::new(
+                OnbeatController::new(START_BPS, setup.max_bps, Instant::ZERO),
+                source,
+            )),
             Sender::Str0mGcc => Box::new(ReferenceFlow::new(source, START_BPS, setup.max_bps)?),
             Sender::Fixed(fraction) => {
                 Box::new(MediaFlow::new(FixedRate(fraction * mean_bps), source))
