@@ -11,8 +11,9 @@ use super::report::{Summary, table};
 use super::scenario::{Outcome, Scenario, Sender, run};
 use crate::cli::BitrateArgs;
 
-/// The trace `--scenario trace` uses without `--trace`, from the repository root.
-pub const DEFAULT_TRACE: &str = "../shared/traces/ATT-LTE-driving-2016.up";
+/// The trace `--scenario trace` uses without `--trace`, in `../shared/traces/`
+/// from the repository root (or in `$ONBEAT_TRACES`).
+pub const DEFAULT_TRACE: &str = "ATT-LTE-driving-2016.up";
 
 /// Resolves the scenario the arguments name.
 pub fn scenario(args: &BitrateArgs) -> Result<Scenario, String> {
@@ -22,7 +23,11 @@ pub fn scenario(args: &BitrateArgs) -> Result<Scenario, String> {
         "tcp-competition" => Scenario::TcpCompetition,
         "random-loss" => Scenario::RandomLoss(args.loss / 100.0),
         "trace" => {
-            let path = args.trace.clone().unwrap_or_else(|| DEFAULT_TRACE.into());
+            let path = args.trace.clone().unwrap_or_else(|| {
+                let dir =
+                    std::env::var("ONBEAT_TRACES").unwrap_or_else(|_| "../shared/traces".into());
+                format!("{dir}/{DEFAULT_TRACE}")
+            });
             let trace = Trace::load(&path).map_err(|e| format!("trace {path}: {e}"))?;
             Scenario::Trace(path, trace)
         }

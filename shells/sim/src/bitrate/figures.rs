@@ -12,6 +12,8 @@ use super::world::Sample;
 pub const WARMUP: Duration = Duration::from_secs(5);
 /// Queue delay a step down must bring the queue back under.
 const RECOVERED_QUEUE: Duration = Duration::from_millis(50);
+/// How long the queue must stay under that for the link to count as recovered.
+const RECOVERED_FOR: Duration = Duration::from_secs(1);
 /// Window over which the received rate is measured after a step up.
 const RATE_WINDOW: Duration = Duration::from_millis(500);
 /// Part of a capacity phase, from its end, counted as steady.
@@ -32,7 +34,8 @@ pub struct Figures {
     pub p95_delay_ms: f64,
     /// Share of the estimator's packets lost (queue full or random loss).
     pub loss: f64,
-    /// Longest time after a step down until the queue stays under 50 ms.
+    /// Longest time after a step down until the queue is under 50 ms for
+    /// every packet of a whole second.
     pub recover_down_ms: Option<f64>,
     /// Longest time after a step up until the received rate reaches 90% of
     /// the new capacity (over 500 ms).
@@ -128,14 +131,25 @@ impl Run<'_> {
     fn recover_down(&self) -> Option<f64> {
         let downs: Vec<_> = self.phases().into_iter().filter(|p| p.3 < p.2).collect();
         let worst = downs.iter().map(|&(from, to, _, _)| {
-            let late = self
+            // Recovered at the first packet from which on every packet for
+            // RECOVERED_FOR waits less than 50 ms.
+            let phase: Vec<&PacketRecord> = self
                 .records
                 .iter()
                 .filter(|r| self.flows.contains(&r.flow) && r.sent >= from && r.sent < to)
-                .filter(|r| r.queued >= RECOVERED_QUEUE)
-                .map(|r| r.sent)
-                .max();
-            late.map_or(0.0, |t| (t - from).as_micros() as f64 / 1e3)
+                .collect();
+            let mut calm_since = None;
+            for r in &phase {
+                if r.queued >= RECOVERED_QUEUE {
+                    calm_since = None;
+                } else {
+                    let since = *calm_since.get_or_insert(r.sent);
+                    if r.sent - since >= RECOVERED_FOR {
+                        return (since - from).as_micros() as f64 / 1e3;
+                    }
+                }
+            }
+            (to - from).as_micros() as f64 / 1e3
         });
         worst.reduce(f64::max)
     }
