@@ -65,7 +65,7 @@ test('two players share one table: presence, countdown, late pick, verified reve
         WAIT,
       );
       const listed = await p.page.$$eval('#presence li', (lis) => lis.map((li) => li.dataset.member));
-      assert.deepEqual([...listed].sort(), ['alice', 'bob'], `${p.name}'s player list`);
+      for (const n of ['alice', 'bob']) assert.ok(listed.includes(n), `${p.name}'s player list ${listed}`);
     }
 
     // Wait for a round whose picks are open with time to spare.

@@ -173,6 +173,26 @@ test('a refused subscribe rejects its ready promise with the error naming its to
   await assert.rejects(sub.ready, (e) => e.code === 'forbidden');
 });
 
+test('a refusal without the topic answers the oldest unanswered subscribe; it is not asked again', async () => {
+  const { time, net, client } = setup();
+  let ws = net.last;
+  welcome(ws);
+  const open = client.subscribe('table/round');
+  const secret = client.subscribe('table/secret');
+  const errors = [];
+  client.on('error', (e) => errors.push(e.topic));
+  ws.recv({ subscribed: { topic: 'table/round', position: { epoch: 1, offset: 0 }, recovered: false, reason: null } });
+  ws.recv({ error: { code: 'forbidden', request: null, message: 'not yours' } });
+  await assert.rejects(secret.ready, (e) => e.code === 'forbidden');
+  assert.equal((await open.ready).topic, 'table/round');
+  assert.deepEqual(errors, ['table/secret']);
+  ws.drop();
+  time.advance(1_000_000);
+  ws = net.last;
+  welcome(ws, 's-2');
+  assert.deepEqual(sent(ws, 'subscribe').map((s) => s.topic), ['table/round']);
+});
+
 test('presence: snapshots over several frames, joins and leaves', () => {
   const { net, client } = setup();
   const ws = net.last;
