@@ -92,8 +92,7 @@ async function join(name) {
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error ?? `the server said ${res.status}`);
   state.me = body.user;
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const client = connect(`${scheme}//${location.host}/ws`, { token: body.token });
+  const client = connect('/ws', { token: body.token });
   state.client = client;
   wire(client);
   client.subscribe(TOPIC);

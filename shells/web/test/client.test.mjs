@@ -46,6 +46,18 @@ test('connects with the token and subprotocol, says hello, then subscribes', () 
   assert.deepEqual(sent(ws, 'subscribe'), [{ topic: 'table/round', since: null }]);
 });
 
+test('an http URL becomes the matching ws URL', () => {
+  const net = new FakeNet();
+  const time = new FakeTime();
+  const opts = { WebSocket: net.WebSocket, now: time.now, setTimeout: time.setTimeout, clearTimeout: time.clearTimeout };
+  connect('https://example.com/ws', opts);
+  connect('http://127.0.0.1:7700/ws', { ...opts, token: 'a b' });
+  assert.deepEqual(
+    net.sockets.map((s) => s.url),
+    ['wss://example.com/ws', 'ws://127.0.0.1:7700/ws?token=a+b'],
+  );
+});
+
 test('each message once, in order; a skip on a reliable topic resubscribes from the cursor', () => {
   const { net, client } = setup();
   const got = [];

@@ -50,6 +50,8 @@ export class Client {
   constructor(url, options = {}) {
     this.options = { ...DEFAULTS, ...options };
     const u = new URL(url, globalThis.location?.href);
+    // A page-relative '/ws' resolves to http(s); the socket wants ws(s).
+    if (u.protocol === 'http:' || u.protocol === 'https:') u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     if (options.token) u.searchParams.set('token', options.token);
     this.url = u.toString();
     this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
