@@ -95,7 +95,12 @@ async function join(name) {
   const client = connect('/ws', { token: body.token });
   state.client = client;
   wire(client);
-  client.subscribe(TOPIC);
+  // Joining mid-round: fetch the last two messages from the topic's history
+  // (this round's commitment, the last reveal) instead of waiting for the next.
+  client.subscribe(TOPIC).ready.then(({ position: p, fresh }) => {
+    const back = Math.min(p.offset, 2);
+    if (fresh && back > 0) client.subscribe(TOPIC, { since: { epoch: p.epoch, offset: p.offset - back } });
+  });
   $('join').hidden = true;
   $('table').hidden = false;
   $('stat-session').textContent = name;

@@ -77,6 +77,23 @@ test('each message once, in order; a skip on a reliable topic resubscribes from 
   assert.deepEqual(sent(ws, 'subscribe'), [{ topic: 'table/round', since: { epoch: 9, offset: 6 } }]);
 });
 
+test('subscribing again with since restarts the topic there and replays in order', () => {
+  const { net, client } = setup();
+  const got = [];
+  client.subscribe('table/round', { onMessage: (m) => got.push(m.offset) });
+  const ws = net.last;
+  welcome(ws);
+  ws.take();
+  ws.recv({ subscribed: { topic: 'table/round', position: { epoch: 2, offset: 8 }, recovered: false, reason: null } });
+  assert.throws(() => client.subscribe('table/round'), (e) => e.code === 'already_subscribed');
+  client.subscribe('table/round', { since: { epoch: 2, offset: 6 }, onMessage: (m) => got.push(m.offset) });
+  assert.deepEqual(sent(ws, 'subscribe'), [{ topic: 'table/round', since: { epoch: 2, offset: 6 } }]);
+  ws.recv(deliver('table/round', 2, 8, 'live, in flight before the restart'));
+  ws.recv({ subscribed: { topic: 'table/round', position: { epoch: 2, offset: 9 }, recovered: true, reason: null } });
+  for (const o of [6, 7, 8]) ws.recv(deliver('table/round', 2, o, o));
+  assert.deepEqual(got, [6, 7, 8]);
+});
+
 test('a lossy topic reports gaps, announced or not', () => {
   const { net, client } = setup();
   const gaps = [];

@@ -167,10 +167,17 @@ export class Client {
 
   // ---- application requests ----
 
-  /** Follows `topic`; with `since`, from that position (recovery). */
+  /**
+   * Follows `topic`; with `since`, from that position (recovery). Subscribing
+   * again with `since` to a topic already followed (and answered) restarts
+   * it from there: the server replays what it still holds.
+   */
   subscribe(topic, opts = {}) {
     const existing = this.subs.get(topic);
-    if (existing && existing.stream.state !== 'leaving') throw new OnbeatError('already_subscribed', topic);
+    const restart = existing?.stream.state === 'active' && opts.since;
+    if (existing && existing.stream.state !== 'leaving' && !restart) {
+      throw new OnbeatError('already_subscribed', topic);
+    }
     const stream = existing?.stream ?? new Stream(!!opts.lossy);
     stream.lossy = !!opts.lossy;
     stream.state = 'unsent';
