@@ -150,6 +150,37 @@ test('after a drop: backoff, hello with the resume token, resubscribe with since
   assert.equal(client.stats.resumes, 1);
 });
 
+test('refused connections back off with a doubling window, and a stable session resets it', () => {
+  const { time, net, client } = setup({ backoffBase: 100_000, backoffCap: 1_000_000 });
+  const waits = [];
+  client.on('close', (c) => waits.push(c.reconnectIn));
+  for (let n = 0; n < 6; n++) {
+    net.last.fail(); // an error event alone, as node's WebSocket gives
+    assert.equal(client.state, 'waiting');
+    time.advance(waits.at(-1) + 1_000);
+    assert.equal(net.sockets.length, n + 2, 'the next attempt follows its delay');
+  }
+  const expect = new Backoff(SEED);
+  assert.deepEqual(waits, [...Array(6)].map(() => expect.nextDelay(100_000, 1_000_000)));
+  welcome(net.last);
+  time.advance(5_000_000);
+  net.last.drop();
+  expect.reset();
+  assert.equal(waits.at(-1), expect.nextDelay(100_000, 1_000_000), 'a stable session starts over');
+});
+
+test('a handshake that takes longer than connectTimeout is abandoned and retried', () => {
+  const { time, net } = setup({ connectTimeout: 2_000_000 });
+  const first = net.last;
+  first.open(); // the socket opens but no welcome comes
+  time.advance(1_999_000);
+  assert.equal(first.closed, null);
+  time.advance(1_000);
+  assert.equal(first.closed.code, 4000);
+  time.advance(1_000_000);
+  assert.equal(net.sockets.length, 2);
+});
+
 test('a new session rejects in-doubt requests as lost and says why recovery failed', async () => {
   const { time, net, client } = setup();
   const events = [];

@@ -277,7 +277,13 @@ export class Client {
       if (this.ws === ws) this.frame(ev.data);
     };
     ws.onclose = (ev) => this.disconnected(ws, ev.code, ev.reason);
-    ws.onerror = () => {};
+    // Browsers follow an error with a close, but not every WebSocket does
+    // (node's fails a refused connection with an error alone).
+    ws.onerror = () => {
+      if (this.ws !== ws) return;
+      this.disconnected(ws, 1006, 'socket error');
+      ws.close();
+    };
     this.arm();
   }
 
