@@ -12,6 +12,8 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.SCREENSHOT ?? '';
 /** The countdowns of two pages, taken at the same instant, differ by less than this. */
 const AGREE_MS = 50;
+/** Both pages show the outcome within this much server time of each other. */
+const REVEAL_APART_MS = 250;
 const WAIT = { timeout: 20_000, polling: 20 };
 
 async function join(browser, name) {
@@ -123,8 +125,9 @@ test('two players share one table: presence, countdown, late pick, verified reve
       assert.match(await p.page.textContent('#commitment-check'), /✓/);
       assert.equal(await p.page.textContent('#outcome'), String(reveals[0].outcome));
     }
+    // Scheduled on each page's synced clock; what is left is page scheduling.
     const apart = Math.abs(reveals[0].shownAt - reveals[1].shownAt) / 1000;
-    assert.ok(apart < 100, `reveal shown ${apart} ms apart (server time)`);
+    assert.ok(apart < REVEAL_APART_MS, `reveal shown ${apart} ms apart (server time)`);
     console.log(`outcome ${reveals[0].outcome} shown ${apart.toFixed(1)} ms apart`);
     // Scoring: a correct pick wins (+5 to a running total; this server may
     // have seen these names before, so only the winners list is exact).

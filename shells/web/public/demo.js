@@ -162,6 +162,7 @@ function onRound(m) {
 }
 
 async function reveal(d) {
+  const shownAt = state.client.now();
   const hex = await sha256Hex(`${d.round}:${d.outcome}:${d.salt}`);
   const expected = state.round === d.round && state.commitment ? state.commitment : d.commitment;
   const ok = hex === expected && hex === d.commitment;
@@ -172,7 +173,7 @@ async function reveal(d) {
     outcome: d.outcome,
     salt: d.salt,
     winners: [...d.winners],
-    shownAt: state.client.now(),
+    shownAt,
   };
   const out = $('outcome');
   out.textContent = d.outcome;
