@@ -155,13 +155,14 @@ function onRound(m) {
     // Released by the server at the reveal instant; show it on that instant
     // of the synced clock, so every screen flips together.
     const at = m.at ?? d.reveal_at ?? state.revealAt;
-    const show = () => reveal(d);
+    const receivedAt = state.client.now();
+    const show = () => reveal(d, at, receivedAt);
     if (at == null) show();
     else state.client.at(at, show);
   }
 }
 
-async function reveal(d) {
+async function reveal(d, at, receivedAt) {
   const shownAt = state.client.now();
   const hex = await sha256Hex(`${d.round}:${d.outcome}:${d.salt}`);
   const expected = state.round === d.round && state.commitment ? state.commitment : d.commitment;
@@ -173,6 +174,9 @@ async function reveal(d) {
     outcome: d.outcome,
     salt: d.salt,
     winners: [...d.winners],
+    // Server times (µs): when it was due, when it arrived, when it was shown.
+    at,
+    receivedAt,
     shownAt,
   };
   const out = $('outcome');
