@@ -117,8 +117,17 @@ function wire(client) {
   };
   client.on('open', status);
   client.on('close', status);
+  let refusal = null;
   client.on('error', (e) => {
-    if (e.code === 'unauthorized') $('join-error').textContent = e.message;
+    if (e.code === 'unauthorized') refusal = e.message;
+  });
+  // Refused for good (an expired token, say): back to the join form.
+  client.on('close', (c) => {
+    if (!c.fatal || c.fatal === 'closed') return;
+    $('join-error').textContent = refusal ?? `disconnected: ${c.fatal}`;
+    $('join-button').disabled = false;
+    $('join').hidden = false;
+    $('table').hidden = true;
   });
   client.on('message', (m) => {
     if (m.topic === TOPIC && m.data && typeof m.data === 'object') onRound(m);
