@@ -22,6 +22,7 @@ const state = {
   scores: {},
   members: [],
   received: [],
+  drawing: false,
 };
 
 /** Read-only view for tests and the curious. */
@@ -104,8 +105,11 @@ async function join(name) {
   $('join').hidden = true;
   $('table').hidden = false;
   $('stat-session').textContent = name;
-  requestAnimationFrame(frame);
-  setInterval(stats, 500);
+  if (!state.drawing) {
+    state.drawing = true;
+    requestAnimationFrame(frame);
+    setInterval(stats, 500);
+  }
 }
 
 function wire(client) {
