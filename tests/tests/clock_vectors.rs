@@ -44,6 +44,10 @@ enum Fault {
     DuplicatePong,
     /// The next pong echoes a forged `t1`.
     ForgedEcho,
+    /// The next pong claims it was sent before it was received.
+    BadHold,
+    /// The next pong takes this much longer (µs) to come back.
+    SlowPong(u64),
 }
 
 struct Scenario {
@@ -110,8 +114,10 @@ fn scenarios() -> Vec<Scenario> {
                 (6_000_000, Fault::DuplicatePong),
                 (9_000_000, Fault::ForgedEcho),
                 (15_000_000, Fault::ServerStep(1_500_000)),
+                (12_000_000, Fault::BadHold),
                 (28_000_000, Fault::ServerStep(-700_000)),
-                (36_000_000, Fault::Restart(77, -3_000_000_000)),
+                (34_500_000, Fault::SlowPong(2_500_000)),
+                (35_600_000, Fault::Restart(77, -3_000_000_000)),
                 (47_000_000, Fault::Sleep(4_000_000)),
                 (52_000_000, Fault::ServerStep(50_000)),
             ],
@@ -195,7 +201,8 @@ fn run(s: &Scenario) -> Value {
     // Pongs in flight: (true arrival time, pong).
     let mut flight: Vec<(u64, ClockPong)> = Vec::new();
     let mut faults = s.faults.to_vec();
-    let (mut duplicate, mut forge) = (false, false);
+    let (mut duplicate, mut forge, mut bad_hold) = (false, false, false);
+    let mut slow = 0;
     let mut t = 0u64;
     let until = s.duration_s * 1_000_000;
     while t < until {
@@ -229,6 +236,8 @@ fn run(s: &Scenario) -> Value {
                 }
                 Fault::DuplicatePong => duplicate = true,
                 Fault::ForgedEcho => forge = true,
+                Fault::BadHold => bad_hold = true,
+                Fault::SlowPong(extra) => slow = extra,
             }
             continue;
         }
@@ -270,9 +279,12 @@ fn run(s: &Scenario) -> Value {
                     let t2 = w.server(t + fwd);
                     let t3 = t2 + Duration::from_micros(rng.below(300));
                     let mut pong = ping.answer(t2, t3, w.clock);
-                    let arrive = t + fwd + back + (t3 - t2).as_micros();
+                    let arrive = t + fwd + back + (t3 - t2).as_micros() + std::mem::take(&mut slow);
                     if std::mem::take(&mut forge) {
                         pong.t1 += Duration::from_micros(1);
+                    }
+                    if std::mem::take(&mut bad_hold) {
+                        pong.t3 = t2.saturating_sub(Duration::from_micros(1));
                     }
                     if std::mem::take(&mut duplicate) {
                         flight.push((arrive + 5_000, pong));
@@ -368,7 +380,13 @@ fn vectors_cover_every_path_the_sdk_must_port() {
         })
     };
     assert!(out_has("ping") && out_has("stepped") && out_has("server_restarted"));
-    for result in ["ok", "unknown_ping", "echo_mismatch"] {
+    for result in [
+        "ok",
+        "unknown_ping",
+        "echo_mismatch",
+        "invalid_timestamps",
+        "retired_clock",
+    ] {
         assert!(has(&|s| s["result"] == result), "no pong judged {result}");
     }
     assert!(has(&|s| s["op"] == "discontinuity"));

@@ -22,6 +22,7 @@ const state = {
   scores: {},
   members: [],
   received: [],
+  drawing: false,
 };
 
 /** Read-only view for tests and the curious. */
@@ -92,16 +93,23 @@ async function join(name) {
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error ?? `the server said ${res.status}`);
   state.me = body.user;
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const client = connect(`${scheme}//${location.host}/ws`, { token: body.token });
+  const client = connect('/ws', { token: body.token });
   state.client = client;
   wire(client);
-  client.subscribe(TOPIC);
+  // Joining mid-round: fetch the last two messages from the topic's history
+  // (this round's commitment, the last reveal) instead of waiting for the next.
+  client.subscribe(TOPIC).ready.then(({ position: p, fresh }) => {
+    const back = Math.min(p.offset, 2);
+    if (fresh && back > 0) client.subscribe(TOPIC, { since: { epoch: p.epoch, offset: p.offset - back } });
+  });
   $('join').hidden = true;
   $('table').hidden = false;
   $('stat-session').textContent = name;
-  requestAnimationFrame(frame);
-  setInterval(stats, 500);
+  if (!state.drawing) {
+    state.drawing = true;
+    requestAnimationFrame(frame);
+    setInterval(stats, 500);
+  }
 }
 
 function wire(client) {
@@ -113,8 +121,17 @@ function wire(client) {
   };
   client.on('open', status);
   client.on('close', status);
+  let refusal = null;
   client.on('error', (e) => {
-    if (e.code === 'unauthorized') $('join-error').textContent = e.message;
+    if (e.code === 'unauthorized') refusal = e.message;
+  });
+  // Refused for good (an expired token, say): back to the join form.
+  client.on('close', (c) => {
+    if (!c.fatal || c.fatal === 'closed') return;
+    $('join-error').textContent = refusal ?? `disconnected: ${c.fatal}`;
+    $('join-button').disabled = false;
+    $('join').hidden = false;
+    $('table').hidden = true;
   });
   client.on('message', (m) => {
     if (m.topic === TOPIC && m.data && typeof m.data === 'object') onRound(m);
@@ -151,13 +168,15 @@ function onRound(m) {
     // Released by the server at the reveal instant; show it on that instant
     // of the synced clock, so every screen flips together.
     const at = m.at ?? d.reveal_at ?? state.revealAt;
-    const show = () => reveal(d);
+    const receivedAt = state.client.now();
+    const show = () => reveal(d, at, receivedAt);
     if (at == null) show();
     else state.client.at(at, show);
   }
 }
 
-async function reveal(d) {
+async function reveal(d, at, receivedAt) {
+  const shownAt = state.client.now();
   const hex = await sha256Hex(`${d.round}:${d.outcome}:${d.salt}`);
   const expected = state.round === d.round && state.commitment ? state.commitment : d.commitment;
   const ok = hex === expected && hex === d.commitment;
@@ -168,7 +187,10 @@ async function reveal(d) {
     outcome: d.outcome,
     salt: d.salt,
     winners: [...d.winners],
-    shownAt: state.client.now(),
+    // Server times (µs): when it was due, when it arrived, when it was shown.
+    at,
+    receivedAt,
+    shownAt,
   };
   const out = $('outcome');
   out.textContent = d.outcome;

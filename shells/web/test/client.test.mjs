@@ -46,6 +46,18 @@ test('connects with the token and subprotocol, says hello, then subscribes', () 
   assert.deepEqual(sent(ws, 'subscribe'), [{ topic: 'table/round', since: null }]);
 });
 
+test('an http URL becomes the matching ws URL', () => {
+  const net = new FakeNet();
+  const time = new FakeTime();
+  const opts = { WebSocket: net.WebSocket, now: time.now, setTimeout: time.setTimeout, clearTimeout: time.clearTimeout };
+  connect('https://example.com/ws', opts);
+  connect('http://127.0.0.1:7700/ws', { ...opts, token: 'a b' });
+  assert.deepEqual(
+    net.sockets.map((s) => s.url),
+    ['wss://example.com/ws', 'ws://127.0.0.1:7700/ws?token=a+b'],
+  );
+});
+
 test('each message once, in order; a skip on a reliable topic resubscribes from the cursor', () => {
   const { net, client } = setup();
   const got = [];
@@ -63,6 +75,23 @@ test('each message once, in order; a skip on a reliable topic resubscribes from 
   ws.recv(deliver('table/round', 9, 8, { n: 8 }));
   assert.deepEqual(got, [4, 5], 'an unannounced skip is not delivered');
   assert.deepEqual(sent(ws, 'subscribe'), [{ topic: 'table/round', since: { epoch: 9, offset: 6 } }]);
+});
+
+test('subscribing again with since restarts the topic there and replays in order', () => {
+  const { net, client } = setup();
+  const got = [];
+  client.subscribe('table/round', { onMessage: (m) => got.push(m.offset) });
+  const ws = net.last;
+  welcome(ws);
+  ws.take();
+  ws.recv({ subscribed: { topic: 'table/round', position: { epoch: 2, offset: 8 }, recovered: false, reason: null } });
+  assert.throws(() => client.subscribe('table/round'), (e) => e.code === 'already_subscribed');
+  client.subscribe('table/round', { since: { epoch: 2, offset: 6 }, onMessage: (m) => got.push(m.offset) });
+  assert.deepEqual(sent(ws, 'subscribe'), [{ topic: 'table/round', since: { epoch: 2, offset: 6 } }]);
+  ws.recv(deliver('table/round', 2, 8, 'live, in flight before the restart'));
+  ws.recv({ subscribed: { topic: 'table/round', position: { epoch: 2, offset: 9 }, recovered: true, reason: null } });
+  for (const o of [6, 7, 8]) ws.recv(deliver('table/round', 2, o, o));
+  assert.deepEqual(got, [6, 7, 8]);
 });
 
 test('a lossy topic reports gaps, announced or not', () => {
@@ -121,6 +150,37 @@ test('after a drop: backoff, hello with the resume token, resubscribe with since
   assert.equal(client.stats.resumes, 1);
 });
 
+test('refused connections back off with a doubling window, and a stable session resets it', () => {
+  const { time, net, client } = setup({ backoffBase: 100_000, backoffCap: 1_000_000 });
+  const waits = [];
+  client.on('close', (c) => waits.push(c.reconnectIn));
+  for (let n = 0; n < 6; n++) {
+    net.last.fail(); // an error event alone, as node's WebSocket gives
+    assert.equal(client.state, 'waiting');
+    time.advance(waits.at(-1) + 1_000);
+    assert.equal(net.sockets.length, n + 2, 'the next attempt follows its delay');
+  }
+  const expect = new Backoff(SEED);
+  assert.deepEqual(waits, [...Array(6)].map(() => expect.nextDelay(100_000, 1_000_000)));
+  welcome(net.last);
+  time.advance(5_000_000);
+  net.last.drop();
+  expect.reset();
+  assert.equal(waits.at(-1), expect.nextDelay(100_000, 1_000_000), 'a stable session starts over');
+});
+
+test('a handshake that takes longer than connectTimeout is abandoned and retried', () => {
+  const { time, net } = setup({ connectTimeout: 2_000_000 });
+  const first = net.last;
+  first.open(); // the socket opens but no welcome comes
+  time.advance(1_999_000);
+  assert.equal(first.closed, null);
+  time.advance(1_000);
+  assert.equal(first.closed.code, 4000);
+  time.advance(1_000_000);
+  assert.equal(net.sockets.length, 2);
+});
+
 test('a new session rejects in-doubt requests as lost and says why recovery failed', async () => {
   const { time, net, client } = setup();
   const events = [];
@@ -171,6 +231,26 @@ test('a refused subscribe rejects its ready promise with the error naming its to
   const sub = client.subscribe('table/secret');
   ws.recv({ error: { code: 'forbidden', request: null, message: 'not yours', topic: 'table/secret' } });
   await assert.rejects(sub.ready, (e) => e.code === 'forbidden');
+});
+
+test('a refusal without the topic answers the oldest unanswered subscribe; it is not asked again', async () => {
+  const { time, net, client } = setup();
+  let ws = net.last;
+  welcome(ws);
+  const open = client.subscribe('table/round');
+  const secret = client.subscribe('table/secret');
+  const errors = [];
+  client.on('error', (e) => errors.push(e.topic));
+  ws.recv({ subscribed: { topic: 'table/round', position: { epoch: 1, offset: 0 }, recovered: false, reason: null } });
+  ws.recv({ error: { code: 'forbidden', request: null, message: 'not yours' } });
+  await assert.rejects(secret.ready, (e) => e.code === 'forbidden');
+  assert.equal((await open.ready).topic, 'table/round');
+  assert.deepEqual(errors, ['table/secret']);
+  ws.drop();
+  time.advance(1_000_000);
+  ws = net.last;
+  welcome(ws, 's-2');
+  assert.deepEqual(sent(ws, 'subscribe').map((s) => s.topic), ['table/round']);
 });
 
 test('presence: snapshots over several frames, joins and leaves', () => {

@@ -65,6 +65,15 @@ export class FakeNet {
         this.closed = { code, reason };
         this.onclose?.({ code, reason });
       }
+      /** A connection that fails with an error event and no close event. */
+      fail() {
+        // Like node's: closing a failed socket fires its error again.
+        const close = this.close;
+        this.close = () => this.onerror?.({ type: 'error' });
+        this.onerror?.({ type: 'error' });
+        this.close = close;
+        this.closed = { code: 1006, reason: '' };
+      }
       /** Messages sent since the last call, as [name, body]. */
       take() {
         const out = this.sent.map((m) => [Object.keys(m)[0], Object.values(m)[0]]);

@@ -227,7 +227,11 @@ export class Client {
   readonly synced: boolean;
   /** Runs `callback(lateUs)` when the synced clock reaches `serverTime`, never earlier; returns a cancel function. */
   at(serverTime: number, callback: (lateUs: number) => void): () => void;
-  /** Follows a topic; after a reconnect it resubscribes from its position. */
+  /**
+   * Follows a topic; after a reconnect it resubscribes from its position.
+   * With `since`, a topic already followed restarts from there (the server
+   * replays what it still holds); without, following it twice throws.
+   */
   subscribe(topic: string, options?: SubscribeOptions): Subscription;
   /** Stops following a topic; false if it was not followed. */
   unsubscribe(topic: string): boolean;

@@ -3,16 +3,17 @@
 // No dependencies; types and documentation in onbeat.d.ts.
 
 import { ClockSync } from './clock-sync.js';
+import { OnbeatError } from './errors.js';
+import { handlers } from './incoming.js';
 import { Rooms } from './rooms.js';
 import { Backoff, Stream } from './streams.js';
 import { DEFAULT_MAX_FRAME, ProtocolError, SUBPROTOCOL, decodeServer, encodeClient, encodePayload } from './wire.js';
 
+export { OnbeatError } from './errors.js';
 export { ClockSync, ClockError, DEFAULT_CLOCK_CONFIG } from './clock-sync.js';
 export { Backoff, Rng, Stream, backoffWindow } from './streams.js';
 export { ProtocolError, SUBPROTOCOL, decodePayload, decodeServer, encodeClient, encodePayload } from './wire.js';
 
-/** Error codes after which reconnecting cannot help. */
-const FATAL = new Set(['unauthorized', 'unsupported_version']);
 /** WebSocket close code for a policy violation (bad token, origin). */
 const CLOSE_POLICY = 1008;
 /** Wall and monotonic clocks disagreeing by this much (µs) means the device slept. */
@@ -27,15 +28,6 @@ const DEFAULTS = {
   connectTimeout: 10_000_000,
   inbox: '@inbox',
 };
-
-/** A refusal: `code` is the protocol's reject or error code, or `lost`/`closed`. */
-export class OnbeatError extends Error {
-  constructor(code, message) {
-    super(message ?? code);
-    this.name = 'OnbeatError';
-    this.code = code;
-  }
-}
 
 function defaultNow() {
   return Math.floor(performance.now() * 1000);
@@ -58,6 +50,8 @@ export class Client {
   constructor(url, options = {}) {
     this.options = { ...DEFAULTS, ...options };
     const u = new URL(url, globalThis.location?.href);
+    // A page-relative '/ws' resolves to http(s); the socket wants ws(s).
+    if (u.protocol === 'http:' || u.protocol === 'https:') u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     if (options.token) u.searchParams.set('token', options.token);
     this.url = u.toString();
     this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
@@ -80,6 +74,8 @@ export class Client {
     this.ws = null;
     this.fatal = null;
     this.subs = new Map();
+    /** Topics whose subscribe awaits its answer, in the order sent: answers come in that order. */
+    this.asked = [];
     this.pending = new Map();
     this.nextRequest = 0;
     this.inboxNext = 0;
@@ -171,10 +167,17 @@ export class Client {
 
   // ---- application requests ----
 
-  /** Follows `topic`; with `since`, from that position (recovery). */
+  /**
+   * Follows `topic`; with `since`, from that position (recovery). Subscribing
+   * again with `since` to a topic already followed (and answered) restarts
+   * it from there: the server replays what it still holds.
+   */
   subscribe(topic, opts = {}) {
     const existing = this.subs.get(topic);
-    if (existing && existing.stream.state !== 'leaving') throw new OnbeatError('already_subscribed', topic);
+    const restart = existing?.stream.state === 'active' && opts.since;
+    if (existing && existing.stream.state !== 'leaving' && !restart) {
+      throw new OnbeatError('already_subscribed', topic);
+    }
     const stream = existing?.stream ?? new Stream(!!opts.lossy);
     stream.lossy = !!opts.lossy;
     stream.state = 'unsent';
@@ -274,7 +277,13 @@ export class Client {
       if (this.ws === ws) this.frame(ev.data);
     };
     ws.onclose = (ev) => this.disconnected(ws, ev.code, ev.reason);
-    ws.onerror = () => {};
+    // Browsers follow an error with a close, but not every WebSocket does
+    // (node's fails a refused connection with an error alone).
+    ws.onerror = () => {
+      if (this.ws !== ws) return;
+      this.disconnected(ws, 1006, 'socket error');
+      ws.close();
+    };
     this.arm();
   }
 
@@ -300,6 +309,7 @@ export class Client {
       if (sub.stream.state === 'awaiting' || sub.stream.state === 'active') sub.stream.state = 'unsent';
     }
     for (const p of this.pending.values()) if (p.stage === 'sent') p.stage = 'in_doubt';
+    this.asked = [];
     this.emit('close', { code, reason, reconnectIn: delay });
     this.arm();
   }
@@ -387,7 +397,10 @@ export class Client {
   flush() {
     if (this.state !== 'open') return;
     for (const [topic, sub] of this.subs) {
-      if (sub.stream.state === 'unsent') this.send({ type: 'subscribe', topic, since: sub.stream.sent() });
+      if (sub.stream.state === 'unsent') {
+        this.send({ type: 'subscribe', topic, since: sub.stream.sent() });
+        this.asked.push(topic);
+      }
     }
     for (const [topic, sub] of this.subs) {
       if (sub.stream.state === 'leaving') {
@@ -435,139 +448,4 @@ export class Client {
   }
 }
 
-Client.prototype.handlers = {
-  welcome(m) {
-    if (this.state !== 'handshake') return;
-    const resumed = this.session !== null && this.session.id === m.session;
-    this.session = { id: m.session, resume: m.resume };
-    this.maxFrame = m.maxFrame;
-    this.state = 'open';
-    this.since = this.localNow();
-    this.stats.sessions++;
-    if (resumed) this.stats.resumes++;
-    if (!resumed) {
-      for (const [topic, sub] of this.subs) if (sub.stream.state === 'leaving') this.subs.delete(topic);
-      this.inboxNext = 0;
-      this.rooms.reset();
-    }
-    for (const [id, p] of this.pending) {
-      if (p.stage !== 'in_doubt') continue;
-      if (resumed) p.stage = 'queued';
-      else this.settle(id, false, 'lost', 'the session ended before an answer came');
-    }
-    this.emit('open', { session: m.session, resumed, clock: m.clock });
-    this.flush();
-    this.clock.handleTimeout(this.localNow());
-    this.drainClock();
-    this.arm();
-  },
-
-  pong(m) {
-    try {
-      this.lastRtt = this.clock.handlePong(m, this.localNow());
-    } catch (e) {
-      this.emit('protocol_error', { code: e.code, message: e.message });
-    }
-    this.drainClock();
-    this.emit('sync', { offset: this.offset, errorBound: this.errorBound, rtt: this.lastRtt });
-    this.arm();
-  },
-
-  subscribed(m) {
-    const sub = this.subs.get(m.topic);
-    if (!sub) return;
-    const answer = sub.stream.subscribed(m.position, m.recovered, m.reason);
-    if (answer === null) return;
-    if (answer.kind === 'invalid') {
-      this.emit('protocol_error', { code: 'invalid_recovery', message: `impossible recovery of ${m.topic}` });
-      sub.stream.state = 'unsent';
-      this.flush();
-      return;
-    }
-    const detail = {
-      topic: m.topic,
-      position: m.position,
-      recovered: answer.kind === 'recovered',
-      reason: answer.reason,
-      fresh: answer.kind === 'fresh',
-    };
-    sub.settle.resolve(detail);
-    this.emit('subscribed', detail);
-  },
-
-  deliver(m) {
-    if (m.topic === this.options.inbox && !this.subs.has(m.topic)) {
-      if (m.offset < this.inboxNext) {
-        this.stats.duplicates++;
-        return;
-      }
-      if (m.offset > this.inboxNext) {
-        this.emit('gap', { topic: m.topic, epoch: m.epoch, from: this.inboxNext, to: m.offset });
-      }
-      this.inboxNext = m.offset + 1;
-      this.emit('message', m);
-      return;
-    }
-    const sub = this.subs.get(m.topic);
-    if (!sub) return;
-    const v = sub.stream.deliver(m.epoch, m.offset);
-    if (v.verdict === 'duplicate') {
-      this.stats.duplicates++;
-    } else if (v.verdict === 'resync') {
-      this.emit('protocol_error', { code: v.error, message: `${m.topic}: stream broken, resubscribing` });
-      this.flush();
-    } else if (v.verdict === 'deliver') {
-      if (v.skippedFrom !== null) this.emit('gap', { topic: m.topic, epoch: m.epoch, from: v.skippedFrom, to: m.offset });
-      if (sub.onMessage) sub.onMessage(m);
-      this.emit('message', m);
-    }
-  },
-
-  gap(m) {
-    const sub = this.subs.get(m.topic);
-    if (!sub) return;
-    const r = sub.stream.gap(m.epoch, m.from, m.to);
-    if (r === null) return;
-    if (r.verdict === 'resync') {
-      this.emit('protocol_error', { code: r.error, message: `${m.topic}: gap out of order, resubscribing` });
-      this.flush();
-    } else if (r.verdict === 'lost') {
-      this.emit('gap', { topic: m.topic, epoch: m.epoch, from: r.from, to: r.to });
-    } else {
-      this.emit('protocol_error', { code: 'invalid_gap', message: `${m.topic}: empty gap` });
-    }
-  },
-
-  publish_ack(m) {
-    const p = this.pending.get(m.request);
-    if (p?.msg.type === 'publish') this.settle(m.request, true, m.position);
-  },
-
-  input_result(m) {
-    const p = this.pending.get(m.request);
-    if (p?.msg.type !== 'input') return;
-    if (m.accepted) this.settle(m.request, true, 'accepted');
-    else this.settle(m.request, false, m.code, `input rejected: ${m.code}`);
-  },
-
-  phase(m) {
-    this.rooms.phase(m.room, m.phase);
-    this.emit('phase', { room: m.room, phase: m.phase });
-  },
-
-  presence(m) {
-    const members = this.rooms.presence(m.room, m.event);
-    if (members !== null) this.emit('presence', { room: m.room, members, event: m.event });
-  },
-
-  error(m) {
-    if (m.request !== null && this.settle(m.request, false, m.code, m.message)) return;
-    if (m.topic !== null && this.subs.has(m.topic)) {
-      const sub = this.subs.get(m.topic);
-      this.subs.delete(m.topic);
-      sub.settle.reject(new OnbeatError(m.code, m.message));
-    }
-    if (FATAL.has(m.code)) this.fatal = m.code;
-    this.emit('error', { code: m.code, message: m.message, request: m.request, topic: m.topic });
-  },
-};
+Client.prototype.handlers = handlers;

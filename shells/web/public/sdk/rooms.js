@@ -71,11 +71,6 @@ export class Rooms {
     return current ?? begun[begun.length - 1] ?? phases[0];
   }
 
-  /** Announced phases of the room, earliest first. */
-  phases(name) {
-    return this.rooms.get(name)?.phases ?? [];
-  }
-
   /** A new session: the server sends fresh snapshots and phases. */
   reset() {
     for (const r of this.rooms.values()) r.partial = null;
