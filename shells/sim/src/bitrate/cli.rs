@@ -31,9 +31,10 @@ pub fn scenario(args: &BitrateArgs) -> Result<Scenario, String> {
             let trace = Trace::load(&path).map_err(|e| format!("trace {path}: {e}"))?;
             Scenario::Trace(path, trace)
         }
+        "layers" => Scenario::Layers,
         other => {
             return Err(format!(
-                "unknown scenario {other:?}: rfc8867-5.1, rfc8867-5.2, tcp-competition, random-loss, trace"
+                "unknown scenario {other:?}: rfc8867-5.1, rfc8867-5.2, tcp-competition, random-loss, trace, layers"
             ));
         }
     })
