@@ -1,10 +1,15 @@
 //! The bitrate simulator: its bottleneck model against the ground truth it
 //! claims, its cross traffic, the str0m reference, and determinism.
 
+use onbeat_core::bitrate::LayerChoice;
 use onbeat_core::{Duration, Instant};
 use onbeat_sim::bitrate::capacity::{Capacity, Trace};
+use onbeat_sim::bitrate::layer_figures::{Phase, layer_figures};
+use onbeat_sim::bitrate::layers::Allocation;
 use onbeat_sim::bitrate::link::{Bottleneck, BottleneckConfig, Fate, Loss, QueueLimit};
-use onbeat_sim::bitrate::scenario::{Scenario, Sender, run};
+use onbeat_sim::bitrate::scenario::{
+    LAYERS_NOISE, Scenario, Sender, layers_capacity, layers_phases, run,
+};
 use onbeat_sim::bitrate::tcp::TcpFlow;
 use onbeat_sim::bitrate::world::World;
 
@@ -178,4 +183,84 @@ fn the_same_seed_gives_the_same_figures() {
         a.figures,
         run(&scenario, Sender::Fixed(0.8), 9).unwrap().figures
     );
+}
+
+/// One allocation of the `layers` tracks at `secs`; `None` pauses a track.
+fn alloc(secs: f64, layers: [Option<u8>; 3]) -> Allocation {
+    Allocation {
+        at: Instant::from_micros((secs * 1e6) as u64),
+        layers: layers.map(|l| Some(l.map_or(LayerChoice::Paused, LayerChoice::Active))),
+    }
+}
+
+#[test]
+fn layer_figures_of_a_hand_made_allocator_trace() {
+    let s = Duration::from_secs;
+    let capacity = Capacity::phases(&[(2_000_000, s(20)), (300_000, s(20)), (2_000_000, s(20))]);
+    let at = |secs| Instant::ZERO + s(secs);
+    let phases =
+        [(0, 20, 2_000_000), (20, 40, 300_000), (40, 60, 2_000_000)].map(|(from, to, bps)| Phase {
+            from: at(from),
+            to: at(to),
+            bps,
+        });
+    let trace = [
+        alloc(0.0, [None, None, None]),
+        alloc(0.0, [Some(0), Some(0), Some(0)]),
+        alloc(1.0, [Some(1), Some(1), Some(1)]),
+        // Two switches under steady capacity, after the phase settled.
+        alloc(15.0, [Some(1), Some(1), Some(0)]),
+        alloc(15.5, [Some(1), Some(1), Some(1)]),
+        // The step to 0.3 Mbit/s: fits again (250 kbit/s) 300 ms later; the
+        // pause is right, the lowest layers (400 kbit/s) do not fit.
+        alloc(20.3, [Some(0), Some(0), None]),
+        alloc(30.0, [Some(0), None, None]),
+        // Back at 2 Mbit/s: the settled 1.4 Mbit/s is reached after 2 s.
+        alloc(41.0, [Some(0), Some(0), Some(0)]),
+        alloc(42.0, [Some(1), Some(1), Some(1)]),
+        // A pause while everything fits, and the resume.
+        alloc(55.0, [Some(1), Some(1), None]),
+        alloc(55.1, [Some(1), Some(1), Some(1)]),
+    ];
+    let f = layer_figures(&trace, 13, &capacity, &phases);
+    // 15, 15.5, 30, 55 and 55.1 s in 30 judged seconds.
+    assert!((f.switches_per_min - 10.0).abs() < 1e-9, "{f:?}");
+    assert_eq!(f.pauses_while_fitting, 1.0, "{f:?}");
+    assert_eq!(f.down_ms, Some(300.0), "{f:?}");
+    assert_eq!(f.up_ms, Some(2000.0), "{f:?}");
+    // 3 + 3 + 1 + 2 + 3 + 1 switches up.
+    assert_eq!(f.keyframes_per_up, Some(1.0), "{f:?}");
+    assert_eq!(
+        layer_figures(&trace, 12, &capacity, &phases).keyframes_per_up,
+        Some(12.0 / 13.0)
+    );
+}
+
+#[test]
+fn the_layers_link_is_its_phases_with_seeded_noise() {
+    let a = layers_capacity(3);
+    for p in layers_phases() {
+        let mut t = p.from;
+        while t < p.to {
+            let r = a.rate_at(t) / p.bps as f64;
+            assert!(
+                (1.0 - LAYERS_NOISE..1.0 + LAYERS_NOISE).contains(&r),
+                "{r} at {t:?}"
+            );
+            t += Duration::from_millis(100);
+        }
+    }
+    assert_eq!(a, layers_capacity(3));
+    assert_ne!(a, layers_capacity(4));
+}
+
+#[test]
+fn the_allocator_under_onbeat_never_pauses_while_the_lowest_layers_fit() {
+    let a = run(&Scenario::Layers, Sender::Onbeat, 2).unwrap();
+    let l = a.figures.layers.expect("layers figures");
+    assert_eq!(l.pauses_while_fitting, 0.0, "{l:?}");
+    assert_eq!(l.keyframes_per_up, Some(1.0), "{l:?}");
+    assert!(l.switches_per_min <= 6.0, "{l:?}");
+    assert!(l.down_ms.is_some() && l.up_ms.is_some(), "{l:?}");
+    assert_eq!(a, run(&Scenario::Layers, Sender::Onbeat, 2).unwrap());
 }

@@ -32,7 +32,7 @@ pub enum Command {
 /// Options of `onbeat-sim bitrate`.
 #[derive(Debug, clap::Args)]
 pub struct BitrateArgs {
-    /// rfc8867-5.1, rfc8867-5.2, tcp-competition, random-loss or trace.
+    /// rfc8867-5.1, rfc8867-5.2, tcp-competition, random-loss, trace or layers.
     #[arg(long)]
     pub scenario: String,
     /// Run seeds 0..N.
@@ -41,9 +41,9 @@ pub struct BitrateArgs {
     /// Run only this seed (overrides --seeds); reproduces a run exactly.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Random loss of `random-loss`, percent.
-    #[arg(long, default_value_t = 5.0)]
-    pub loss: f64,
+    /// Random loss of `random-loss`, percent; a list runs each in turn.
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0, 3.0, 5.0])]
+    pub loss: Vec<f64>,
     /// Mahimahi trace of `trace` (default ../shared/traces/ATT-LTE-driving-2016.up).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<String>,

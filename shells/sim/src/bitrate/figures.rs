@@ -5,6 +5,7 @@ use onbeat_core::{Duration, Instant};
 use serde::Serialize;
 
 use super::capacity::Capacity;
+use super::layer_figures::{LayerFigures, Phase};
 use super::link::{Fate, PacketRecord};
 use super::world::Sample;
 
@@ -50,6 +51,9 @@ pub struct Figures {
     pub tcp_share: Option<f64>,
     /// MMSys'21 score: 20·delay score + 20·min(1, utilization) + 30·(1 − loss).
     pub score: f64,
+    /// The layer allocator's figures (`layers` only).
+    #[serde(skip)]
+    pub layers: Option<LayerFigures>,
 }
 
 /// What a run hands to [`Figures::measure`].
@@ -68,6 +72,9 @@ pub struct Run<'a> {
     pub samples: &'a [Sample],
     /// When the run ends.
     pub end: Instant,
+    /// Nominal phases to judge steps and steadiness by, where the capacity's
+    /// own steps are noise around them.
+    pub nominal: Option<&'a [Phase]>,
 }
 
 fn percentile(mut v: Vec<f64>, q: f64) -> f64 {
@@ -113,6 +120,18 @@ impl Run<'_> {
 
     /// Phases of a stepped capacity: (start, end, rate before, rate).
     fn phases(&self) -> Vec<(Instant, Instant, u64, u64)> {
+        if let Some(nominal) = self.nominal {
+            let mut before = nominal.first().map_or(0, |p| p.bps);
+            return nominal
+                .iter()
+                .map(|p| {
+                    let phase = (p.from, p.to.min(self.end), before, p.bps);
+                    before = p.bps;
+                    phase
+                })
+                .filter(|p| p.1 > p.0)
+                .collect();
+        }
         let Capacity::Steps(steps) = self.capacity else {
             return Vec::new();
         };
@@ -253,6 +272,7 @@ impl Run<'_> {
             jain: self.jain(),
             tcp_share,
             score: score(p95_delay_ms, self.delay, utilization, loss),
+            layers: None,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use onbeat_core::{Duration, Instant};
 
+use super::layers::Layers;
 use super::source::{MAX_PACKET, Source};
 use super::world::{Backward, Flow, Forward, Out};
 
@@ -39,6 +40,19 @@ pub trait Controller: Send {
     fn target_bps(&self) -> f64;
     /// What the pacer should let out, bits per second.
     fn pacing_bps(&self) -> f64;
+    /// The estimate behind the target, bits per second (the target itself
+    /// unless a layer allocator sits between them).
+    fn estimate_bps(&self) -> f64 {
+        self.target_bps()
+    }
+    /// Whether the next frame must be a keyframe (asked once).
+    fn take_keyframe(&mut self) -> bool {
+        false
+    }
+    /// The layer allocation between estimate and encoder, if any.
+    fn layers(&self) -> Option<&Layers> {
+        None
+    }
 }
 
 /// A controller that never changes its rate: the ground-truth checks of the
@@ -136,6 +150,9 @@ impl<C: Controller> MediaFlow<C> {
     fn encode(&mut self, now: Instant) {
         let pacing = self.controller.pacing_bps().max(1.0);
         let backlog = Duration::from_micros((self.queued_bytes as f64 * 8.0 / pacing * 1e6) as u64);
+        if self.controller.take_keyframe() {
+            self.source.want_keyframe();
+        }
         let target = self.controller.target_bps();
         let (packets, _) = self.source.frame(target);
         if backlog > MAX_PACER_DELAY {
@@ -258,6 +275,10 @@ impl<C: Controller> Flow for MediaFlow<C> {
     }
 
     fn target_bps(&self) -> Option<f64> {
-        Some(self.controller.target_bps())
+        Some(self.controller.estimate_bps())
+    }
+
+    fn layers(&self) -> Option<&Layers> {
+        self.controller.layers()
     }
 }

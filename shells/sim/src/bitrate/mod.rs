@@ -5,6 +5,8 @@
 pub mod capacity;
 pub mod cli;
 pub mod figures;
+pub mod layer_figures;
+pub mod layers;
 pub mod link;
 pub mod media;
 pub mod onbeat;

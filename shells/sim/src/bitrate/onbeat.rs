@@ -7,6 +7,7 @@ use onbeat_core::bitrate::{
     Bitrate, Estimator, EstimatorConfig, EstimatorOutput, PacketResult, SentPacket,
 };
 
+use super::layers::Layers;
 use super::media::{Controller, Probe};
 
 /// Most results handed to the estimator in one call (feedback reports are
@@ -98,5 +99,108 @@ impl Controller for OnbeatController {
 
     fn pacing_bps(&self) -> f64 {
         self.estimator.pacing_rate().bps() as f64
+    }
+}
+
+/// onbeat's estimator feeding onbeat's layer allocator: the encoder sends
+/// the chosen layers, the allocator's probe requests go to the estimator and
+/// the verdicts come back.
+pub struct LayeredOnbeat {
+    inner: OnbeatController,
+    layers: Layers,
+    app_limited: bool,
+}
+
+/// The encoder counts as application-limited below this share of the target.
+const APP_LIMITED_BELOW: f64 = 0.9;
+
+impl LayeredOnbeat {
+    /// The estimator (as [`OnbeatController::new`]) and the allocator of
+    /// the `layers` scenario's tracks.
+    pub fn new(start_bps: u64, max_bps: u64, now: Instant) -> Result<Self, String> {
+        let mut c = LayeredOnbeat {
+            inner: OnbeatController::new(start_bps, max_bps, now),
+            layers: Layers::new(now)?,
+            app_limited: false,
+        };
+        c.sync(now);
+        Ok(c)
+    }
+
+    /// Hands the estimate and probe verdicts to the allocator, and its
+    /// probe requests and encoder rate back to the estimator.
+    fn sync(&mut self, now: Instant) {
+        let estimator = &mut self.inner.estimator;
+        while let Some(outcome) = estimator.poll_probe_result() {
+            self.layers
+                .probe_result(outcome.requested, outcome.confirmed, now);
+        }
+        self.layers.estimate(estimator.target().bps() as f64, now);
+        if let Some(rate) = self.layers.take_probe() {
+            estimator.request_probe(rate, now);
+        }
+        self.layers.take_desired();
+        let limited = self.layers.total_bps() < APP_LIMITED_BELOW * estimator.target().bps() as f64;
+        if limited != self.app_limited {
+            self.app_limited = limited;
+            estimator.set_app_limited(limited, now);
+        }
+        self.inner.drain();
+    }
+}
+
+impl Controller for LayeredOnbeat {
+    fn on_sent(&mut self, id: u64, size: u32, probe: Option<u32>, now: Instant) {
+        self.inner.on_sent(id, size, probe, now);
+    }
+
+    fn on_feedback(&mut self, results: &[(u64, Option<Instant>)], now: Instant) {
+        self.inner.on_feedback(results, now);
+        self.sync(now);
+    }
+
+    fn set_app_limited(&mut self, limited: bool, now: Instant) {
+        self.inner.set_app_limited(limited, now);
+    }
+
+    fn wake_at(&self) -> Option<Instant> {
+        [self.inner.wake_at(), self.layers.wake_at()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn wake(&mut self, now: Instant) {
+        if self.inner.wake_at().is_some_and(|t| t <= now) {
+            self.inner.wake(now);
+        }
+        if self.layers.wake_at().is_some_and(|t| t <= now) {
+            self.layers.wake(now);
+        }
+        self.sync(now);
+    }
+
+    fn poll_probe(&mut self) -> Option<Probe> {
+        self.inner.poll_probe()
+    }
+
+    fn target_bps(&self) -> f64 {
+        self.layers.total_bps()
+    }
+
+    fn pacing_bps(&self) -> f64 {
+        self.inner.pacing_bps()
+    }
+
+    fn estimate_bps(&self) -> f64 {
+        self.inner.target_bps()
+    }
+
+    fn take_keyframe(&mut self) -> bool {
+        self.layers.take_keyframe()
+    }
+
+    fn layers(&self) -> Option<&Layers> {
+        Some(&self.layers)
     }
 }

@@ -24,6 +24,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpWrite, Ssrc};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
+use super::layers::Layers;
 use super::source::Source;
 use super::world::{Backward, Flow, Forward, Out};
 
@@ -57,6 +58,8 @@ pub struct ReferenceFlow {
     pt: Pt,
     seq: u64,
     target_bps: f64,
+    /// The allocator between str0m's estimate and the encoder, if any.
+    layers: Option<Layers>,
     /// Errors str0m returned (a correct run has none).
     pub errors: u64,
 }
@@ -115,8 +118,33 @@ impl ReferenceFlow {
             pt,
             seq: 1,
             target_bps: start_bps as f64,
+            layers: None,
             errors: 0,
         })
+    }
+
+    /// The same flow with `layers` choosing what the encoder sends from
+    /// str0m's estimate (the allocator's wanted rate becomes str0m's desired
+    /// bitrate, which its probes aim for).
+    pub fn with_layers(mut self, layers: Layers, now: Instant) -> Self {
+        self.layers = Some(layers);
+        self.allocate(now);
+        self
+    }
+
+    fn allocate(&mut self, now: Instant) {
+        let Some(layers) = &mut self.layers else {
+            return;
+        };
+        layers.estimate(self.target_bps, now);
+        // str0m probes on its own schedule towards the desired rate.
+        layers.take_probe();
+        if let Some(desired) = layers.take_desired() {
+            self.tx
+                .rtc
+                .bwe()
+                .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired.bps()));
+        }
     }
 
     fn std(&self, t: Instant) -> StdInstant {
@@ -159,6 +187,7 @@ impl ReferenceFlow {
                 Output::Event(Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })) => {
                     if sender {
                         self.target_bps = estimate.as_u64() as f64;
+                        self.allocate(now);
                     }
                 }
                 Output::Event(_) => {}
@@ -167,7 +196,16 @@ impl ReferenceFlow {
     }
 
     fn encode(&mut self, now: Instant) {
-        let (packets, _) = self.source.frame(self.target_bps);
+        let target = match &mut self.layers {
+            Some(layers) => {
+                if layers.take_keyframe() {
+                    self.source.want_keyframe();
+                }
+                layers.total_bps()
+            }
+            None => self.target_bps,
+        };
+        let (packets, _) = self.source.frame(target);
         let time = (now.as_micros() * 9 / 100) as u32;
         let wallclock = self.std(now);
         let last = packets.len().saturating_sub(1);
@@ -223,15 +261,22 @@ impl ReferenceFlow {
 
 impl Flow for ReferenceFlow {
     fn wake_at(&self) -> Option<Instant> {
-        Some(
-            self.tx
-                .wake
-                .min(self.rx.wake)
-                .min(self.source.next_frame_at()),
-        )
+        let layers = self.layers.as_ref().and_then(Layers::wake_at);
+        let peers = self
+            .tx
+            .wake
+            .min(self.rx.wake)
+            .min(self.source.next_frame_at());
+        Some(layers.map_or(peers, |l| l.min(peers)))
     }
 
     fn wake(&mut self, now: Instant, out: &mut Out) {
+        if let Some(layers) = &mut self.layers
+            && layers.wake_at().is_some_and(|t| t <= now)
+        {
+            layers.wake(now);
+            self.allocate(now);
+        }
         if self.source.next_frame_at() <= now {
             self.encode(now);
             self.timeout(true, now);
@@ -267,6 +312,10 @@ impl Flow for ReferenceFlow {
 
     fn errors(&self) -> u64 {
         self.errors
+    }
+
+    fn layers(&self) -> Option<&Layers> {
+        self.layers.as_ref()
     }
 }
 

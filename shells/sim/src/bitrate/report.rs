@@ -14,7 +14,8 @@ pub struct Summary {
     pub figures: Vec<(&'static str, Spread)>,
 }
 
-fn fields(f: &Figures) -> [(&'static str, Option<f64>); 10] {
+fn fields(f: &Figures) -> [(&'static str, Option<f64>); 15] {
+    let l = f.layers;
     [
         ("utilization", Some(f.utilization)),
         ("p95_queue_ms", Some(f.p95_queue_ms)),
@@ -26,6 +27,11 @@ fn fields(f: &Figures) -> [(&'static str, Option<f64>); 10] {
         ("jain", f.jain),
         ("tcp_share", f.tcp_share),
         ("score", Some(f.score)),
+        ("switches_per_min", l.map(|l| l.switches_per_min)),
+        ("pauses_while_fitting", l.map(|l| l.pauses_while_fitting)),
+        ("down_ms", l.and_then(|l| l.down_ms)),
+        ("up_ms", l.and_then(|l| l.up_ms)),
+        ("keyframes_per_up", l.and_then(|l| l.keyframes_per_up)),
     ]
 }
 

@@ -4,9 +4,11 @@ use onbeat_core::{Duration, Instant};
 
 use super::capacity::{Capacity, Trace};
 use super::figures::{Figures, Run};
+use super::layer_figures::{Phase, layer_figures};
+use super::layers::Layers;
 use super::link::{BottleneckConfig, Loss, QueueLimit, stream};
 use super::media::{FixedRate, MediaFlow};
-use super::onbeat::OnbeatController;
+use super::onbeat::{LayeredOnbeat, OnbeatController};
 use super::reference::ReferenceFlow;
 use super::source::{Source, SourceConfig};
 use super::tcp::TcpFlow;
@@ -29,6 +31,54 @@ pub enum Scenario {
     RandomLoss(f64),
     /// A Mahimahi trace (the path it was read from, and the trace).
     Trace(String, Trace),
+    /// One subscriber of three tracks, onbeat's allocator choosing their
+    /// layers, on [`LAYERS_PHASES`] with ±10% noise.
+    Layers,
+}
+
+/// The `layers` link: nominal Mbit/s and seconds. Every track's top layer
+/// fits the first and last (4.2 Mbit/s at 80%), the second and fourth do not,
+/// the third is below the sum of the lowest layers (0.4 Mbit/s).
+pub const LAYERS_PHASES: [(f64, u64); 5] = [(6.0, 35), (2.5, 25), (0.3, 15), (2.5, 25), (6.0, 25)];
+/// Capacity noise of `layers`: each slice of this length is scaled by a
+/// uniform draw from `[1 − LAYERS_NOISE, 1 + LAYERS_NOISE)`.
+pub const NOISE_SLICE: Duration = Duration::from_millis(500);
+/// ±10%.
+pub const LAYERS_NOISE: f64 = 0.10;
+/// The link's own stream for the capacity noise of `layers`.
+const NOISE_STREAM: u64 = 7;
+
+/// The nominal phases of `layers`.
+pub fn layers_phases() -> Vec<Phase> {
+    let mut from = Instant::ZERO;
+    LAYERS_PHASES
+        .iter()
+        .map(|&(mbps, secs)| {
+            let to = from + Duration::from_secs(secs);
+            let p = Phase {
+                from,
+                to,
+                bps: (mbps * 1e6) as u64,
+            };
+            from = to;
+            p
+        })
+        .collect()
+}
+
+/// The capacity of `layers` on `seed`: the nominal phases in noisy slices.
+pub fn layers_capacity(seed: u64) -> Capacity {
+    let mut rng = stream(seed, NOISE_STREAM);
+    let mut slices = Vec::new();
+    for p in layers_phases() {
+        let mut t = p.from;
+        while t < p.to {
+            let f = rng.uniform(1.0 - LAYERS_NOISE, 1.0 + LAYERS_NOISE);
+            slices.push(((p.bps as f64 * f) as u64, NOISE_SLICE));
+            t += NOISE_SLICE;
+        }
+    }
+    Capacity::phases(&slices)
 }
 
 impl Scenario {
@@ -42,12 +92,14 @@ impl Scenario {
             Scenario::Trace(path, _) => {
                 format!("trace:{}", path.rsplit('/').next().unwrap_or(path.as_str()))
             }
+            Scenario::Layers => "layers".into(),
         }
     }
 
     /// The bottleneck, how long the run lasts, how many media flows share
-    /// it, whether TCP runs too, and the encoder's highest rate.
-    pub fn setup(&self) -> Setup {
+    /// it, whether TCP runs too, and the encoder's highest rate, on `seed`
+    /// (only the noise of `layers` depends on it).
+    pub fn setup(&self, seed: u64) -> Setup {
         let ms = Duration::from_millis;
         let s = Duration::from_secs;
         let link = |capacity| BottleneckConfig {
@@ -108,6 +160,15 @@ impl Scenario {
                 tcp: false,
                 max_bps: mbps(25.0),
             },
+            Scenario::Layers => Setup {
+                link: link(layers_capacity(seed)),
+                duration: layers_phases()
+                    .last()
+                    .map_or(Duration::ZERO, |p| p.to - Instant::ZERO),
+                media: 1,
+                tcp: false,
+                max_bps: mbps(8.0),
+            },
         }
     }
 }
@@ -166,7 +227,8 @@ pub struct Outcome {
 
 /// Runs `scenario` with `sender` on `seed`.
 pub fn run(scenario: &Scenario, sender: Sender, seed: u64) -> Result<Outcome, String> {
-    let setup = scenario.setup();
+    let setup = scenario.setup(seed);
+    let layered = *scenario == Scenario::Layers;
     let end = Instant::ZERO + setup.duration;
     let mut world = World::new(setup.link.clone(), seed);
     let mean_bps = setup.link.capacity.bits_between(Instant::ZERO, end)
@@ -175,6 +237,14 @@ pub fn run(scenario: &Scenario, sender: Sender, seed: u64) -> Result<Outcome, St
     for k in 0..u64::from(setup.media) {
         let source = Source::new(SourceConfig::default(), stream(seed, 100 + k));
         let flow: Box<dyn Flow> = match sender {
+            Sender::Onbeat if layered => Box::new(MediaFlow::new(
+                LayeredOnbeat::new(START_BPS, setup.max_bps, Instant::ZERO)?,
+                source,
+            )),
+            Sender::Str0mGcc if layered => Box::new(
+                ReferenceFlow::new(source, START_BPS, setup.max_bps)?
+                    .with_layers(Layers::new(Instant::ZERO)?, Instant::ZERO),
+            ),
             Sender::Onbeat => Box::new(MediaFlow::new(
                 OnbeatController::new(START_BPS, setup.max_bps, Instant::ZERO),
                 source,
@@ -191,7 +261,8 @@ pub fn run(scenario: &Scenario, sender: Sender, seed: u64) -> Result<Outcome, St
         .then(|| world.add(Box::new(TcpFlow::new()), Instant::ZERO) as u8);
     world.run(end);
     let samples: &[Sample] = &world.samples()[usize::from(flows[0])];
-    let figures = Run {
+    let nominal = layered.then(layers_phases);
+    let mut figures = Run {
         capacity: &setup.link.capacity,
         delay: setup.link.delay,
         records: world.link().records(),
@@ -199,8 +270,17 @@ pub fn run(scenario: &Scenario, sender: Sender, seed: u64) -> Result<Outcome, St
         tcp,
         samples,
         end,
+        nominal: nominal.as_deref(),
     }
     .figures();
+    if let Some(layers) = world.flow(usize::from(flows[0])).layers() {
+        figures.layers = Some(layer_figures(
+            &layers.trace,
+            layers.keyframes,
+            &setup.link.capacity,
+            nominal.as_deref().unwrap_or_default(),
+        ));
+    }
     let series = series(&world, &setup.link.capacity, &flows, end);
     Ok(Outcome {
         figures,

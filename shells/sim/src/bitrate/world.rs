@@ -3,6 +3,7 @@
 
 use onbeat_core::{Duration, Instant};
 
+use super::layers::Layers;
 use super::link::{Bottleneck, BottleneckConfig, Fate};
 use crate::event::EventQueue;
 
@@ -62,6 +63,10 @@ pub trait Flow: Send {
     /// Errors the flow's machines reported (zero in a sound run).
     fn errors(&self) -> u64 {
         0
+    }
+    /// The layer allocation the flow's encoder follows, if any.
+    fn layers(&self) -> Option<&Layers> {
+        None
     }
 }
 
@@ -124,6 +129,11 @@ impl World {
     /// Every flow's sampled targets.
     pub fn samples(&self) -> &[Vec<Sample>] {
         &self.samples
+    }
+
+    /// The flow added as `i`.
+    pub fn flow(&self, i: usize) -> &dyn Flow {
+        self.flows[i].as_ref()
     }
 
     /// Errors every flow reported.
