@@ -24,6 +24,35 @@ pub enum Command {
     /// Rooms, topics, recovery, backpressure and inputs under faults, with a
     /// model checker (see docs/simulation.md).
     Dispatch(DispatchArgs),
+    /// Bandwidth estimation over bottleneck links, onbeat's estimator next to
+    /// str0m's GCC on the same seeds (see docs/simulation.md).
+    Bitrate(BitrateArgs),
+}
+
+/// Options of `onbeat-sim bitrate`.
+#[derive(Debug, clap::Args)]
+pub struct BitrateArgs {
+    /// rfc8867-5.1, rfc8867-5.2, tcp-competition, random-loss or trace.
+    #[arg(long)]
+    pub scenario: String,
+    /// Run seeds 0..N.
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u64,
+    /// Run only this seed (overrides --seeds); reproduces a run exactly.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Random loss of `random-loss`, percent.
+    #[arg(long, default_value_t = 5.0)]
+    pub loss: f64,
+    /// Mahimahi trace of `trace` (default ../shared/traces/ATT-LTE-driving-2016.up).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<String>,
+    /// Draw capacity, targets, sending rates and queue delay of the first seed.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<String>,
+    /// Worker threads (defaults to the machine's cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Options of `onbeat-sim dispatch`.
@@ -68,6 +97,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Clock(args) => clock(&args),
         Command::Dispatch(args) => crate::scenario::dispatch::cli::run(&args),
+        Command::Bitrate(args) => crate::bitrate::cli::run_cli(&args),
     }
 }
 

@@ -20,6 +20,7 @@
 //! same seed gives the same event log, bit for bit, on every platform.
 #![forbid(unsafe_code)]
 
+pub mod bitrate;
 pub mod cli;
 pub mod clock;
 pub mod event;

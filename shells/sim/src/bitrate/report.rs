@@ -1,0 +1,96 @@
+//! Medians over seeds, the table and the JSON line.
+
+use serde_json::{Map, Value, json};
+
+use super::figures::{Figures, median};
+
+/// A figure's median, min and max over the seeds that had it.
+pub type Spread = Option<(f64, f64, f64)>;
+
+/// Per figure: median over seeds, with min and max.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// Figure name → (median, min, max) over the seeds that had it.
+    pub figures: Vec<(&'static str, Spread)>,
+}
+
+fn fields(f: &Figures) -> [(&'static str, Option<f64>); 10] {
+    [
+        ("utilization", Some(f.utilization)),
+        ("p95_queue_ms", Some(f.p95_queue_ms)),
+        ("p95_delay_ms", Some(f.p95_delay_ms)),
+        ("loss", Some(f.loss)),
+        ("recover_down_ms", f.recover_down_ms),
+        ("reach_up_ms", f.reach_up_ms),
+        ("steady_variation", f.steady_variation),
+        ("jain", f.jain),
+        ("tcp_share", f.tcp_share),
+        ("score", Some(f.score)),
+    ]
+}
+
+impl Summary {
+    /// Summarises one estimator's runs.
+    pub fn new(runs: &[Figures]) -> Self {
+        let names = fields(&Figures::default()).map(|(n, _)| n);
+        let figures = names
+            .iter()
+            .enumerate()
+            .map(|(i, &name)| {
+                let v: Vec<f64> = runs.iter().filter_map(|r| fields(r)[i].1).collect();
+                let lo = v.iter().copied().reduce(f64::min);
+                let hi = v.iter().copied().reduce(f64::max);
+                (
+                    name,
+                    median(v).zip(lo.zip(hi)).map(|(m, (lo, hi))| (m, lo, hi)),
+                )
+            })
+            .collect();
+        Summary { figures }
+    }
+
+    /// The median of `name`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.figures
+            .iter()
+            .find(|f| f.0 == name)
+            .and_then(|f| f.1.map(|v| v.0))
+    }
+
+    /// The JSON object: medians, and `NAME_min`/`NAME_max`.
+    pub fn json(&self) -> Value {
+        let mut m = Map::new();
+        for &(name, v) in &self.figures {
+            let round = |x: f64| (x * 1e4).round() / 1e4;
+            m.insert(name.into(), v.map_or(Value::Null, |v| json!(round(v.0))));
+            if let Some((_, lo, hi)) = v {
+                m.insert(format!("{name}_min"), json!(round(lo)));
+                m.insert(format!("{name}_max"), json!(round(hi)));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// The table: one row per figure, one column per estimator (median [min, max]).
+pub fn table(columns: &[(&str, &Summary)]) -> String {
+    let mut s = format!("{:<18}", "figure");
+    for (name, _) in columns {
+        s += &format!(" {name:>30}");
+    }
+    s.push('\n');
+    let rows = columns.first().map_or(0, |c| c.1.figures.len());
+    for row in 0..rows {
+        let name = columns[0].1.figures[row].0;
+        s += &format!("{name:<18}");
+        for (_, summary) in columns {
+            let cell = match summary.figures[row].1 {
+                Some((m, lo, hi)) => format!("{m:.3} [{lo:.3}, {hi:.3}]"),
+                None => "-".into(),
+            };
+            s += &format!(" {cell:>30}");
+        }
+        s.push('\n');
+    }
+    s
+}
