@@ -9,8 +9,10 @@
 //! ```
 //!
 //! The server runs in a child process (this program re-run with `serve`,
-//! one I/O thread plus the hub thread) so that its RSS is its own; pin it
-//! with `taskset` from outside if you want the two on separate cores.
+//! one I/O thread plus the hub thread; `FANOUT_THREADS=2` for two I/O
+//! threads) so that its RSS is its own; `FANOUT_WRAP="valgrind
+//! --tool=callgrind"` runs it under a tool, stopped with SIGTERM so the
+//! tool writes its report.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -51,7 +53,11 @@ fn serve() {
     // ONBEAT_* variables still apply (e.g. ONBEAT_LIMITS__QUEUE_MESSAGES).
     let mut config = Config::load(None).unwrap();
     config.listen = "127.0.0.1:0".parse().unwrap();
-    config.threads = 1;
+    // FANOUT_THREADS sets the I/O threads (the hub has its own).
+    config.threads = std::env::var("FANOUT_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     config.auth.secret = SECRET.into();
     config.limits.publishes_per_sec = 1_000_000;
     config.limits.publishes_burst = 1_000_000;
@@ -67,8 +73,14 @@ fn serve() {
 }
 
 fn spawn_server() -> (Child, SocketAddr) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("serve")
+    // FANOUT_WRAP runs the server under a tool, e.g.
+    // `FANOUT_WRAP="valgrind --tool=callgrind"`.
+    let wrap = std::env::var("FANOUT_WRAP").unwrap_or_default();
+    let mut argv: Vec<String> = wrap.split_whitespace().map(String::from).collect();
+    argv.push(std::env::current_exe().unwrap().display().to_string());
+    argv.push("serve".into());
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -77,6 +89,12 @@ fn spawn_server() -> (Child, SocketAddr) {
         .read_line(&mut line)
         .unwrap();
     (child, line.trim().parse().unwrap())
+}
+
+/// SIGTERM rather than a kill, so a wrapping tool writes its profile.
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -131,7 +149,7 @@ async fn wait_for(ws: &mut Ws, needle: &str) {
 }
 
 fn idle(n: usize) {
-    let (mut child, addr) = spawn_server();
+    let (child, addr) = spawn_server();
     let before = rss_kib(child.id());
     let conns = smol::block_on(async {
         let mut conns = Vec::with_capacity(n);
@@ -147,11 +165,11 @@ fn idle(n: usize) {
         "idle: {n} connections (hello'd sessions); server RSS {before} KiB -> {after} KiB; {per:.0} bytes per connection"
     );
     drop(conns);
-    let _ = child.kill();
+    stop(child);
 }
 
 fn fan(subs: usize, rate: Option<u64>, secs: u64) {
-    let (mut child, addr) = spawn_server();
+    let (child, addr) = spawn_server();
     let received = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
     let ex = Arc::new(smol::Executor::new());
@@ -233,5 +251,5 @@ fn fan(subs: usize, rate: Option<u64>, secs: u64) {
         lat.last().copied().unwrap_or(0),
         lat.len(),
     );
-    let _ = child.kill();
+    stop(child);
 }
