@@ -109,6 +109,10 @@ pub struct LimitsConfig {
     pub queue_messages: usize,
     /// Bytes one session's outbound queue holds.
     pub queue_bytes: usize,
+    /// Bytes read from a socket at once. Every connection holds a buffer
+    /// this size while open, so it is small; a frame larger than it gets a
+    /// buffer of its own size while it arrives.
+    pub read_buffer_bytes: usize,
     /// Most bytes written to a socket in one write (frames are coalesced up
     /// to this).
     pub write_batch_bytes: usize,
@@ -135,6 +139,7 @@ impl Default for LimitsConfig {
             publishes_burst: 100,
             queue_messages: 1024,
             queue_bytes: 1 << 20,
+            read_buffer_bytes: 1024,
             write_batch_bytes: 64 * 1024,
             max_sessions: 100_000,
             max_subscriptions: 64,

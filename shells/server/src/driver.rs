@@ -5,14 +5,17 @@
 //! messages over one channel; the hub answers each connection over its own
 //! channel with [`ToConn`]. A connection has at most one batch in flight: the
 //! hub pulls a batch (up to `write_batch_bytes`) when the connection's queue
-//! wakes and its writer is idle, the writer writes it with one flush and says
-//! [`ToHub::Written`], and only then is the next batch pulled. Frames that
+//! wakes and its writer is idle, the writer writes it with one flush, and
+//! only then is the next batch pulled. The writer says [`ToHub::Written`]
+//! only when the hub found it busy meanwhile (see [`Writer`]), so a quiet
+//! connection costs one message per batch, not two. Frames that
 //! arrive meanwhile wait in the hub's bounded queue, which is what makes a
 //! slow reader a slow consumer instead of unbounded memory in the shell, and
 //! what coalesces a burst into one write.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::Bytes;
 use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame, Hub, HubOutput};
@@ -25,16 +28,12 @@ use crate::metrics::Metrics;
 
 /// A message from a connection to the hub.
 pub(crate) enum ToHub {
-    /// An authenticated connection opened; the hub talks back on `out`.
-    Connect {
-        conn: ConnId,
-        caps: Capabilities,
-        codec: Codec,
-        out: Sender<ToConn>,
-    },
+    /// An authenticated connection opened. Boxed: it is rare and large, and
+    /// every slot of the hub's channel is the size of the largest message.
+    Connect(Box<Connect>),
     /// A data frame arrived.
     Frame { conn: ConnId, data: Bytes },
-    /// The writer finished the batch it was given and can take another.
+    /// The writer finished its batch after the hub had more for it.
     Written { conn: ConnId },
     /// The connection is gone.
     Disconnect { conn: ConnId },
@@ -44,9 +43,62 @@ pub(crate) enum ToHub {
     Stop,
 }
 
+/// A connection that opened; the hub talks back on `out`.
+pub(crate) struct Connect {
+    pub(crate) conn: ConnId,
+    pub(crate) caps: Capabilities,
+    pub(crate) codec: Codec,
+    pub(crate) out: Sender<ToConn>,
+    pub(crate) writer: Arc<Writer>,
+}
+
+/// Whether a connection's writer has a batch in flight, shared by the hub
+/// thread and the writer without a message each way.
+#[derive(Default)]
+pub(crate) struct Writer(AtomicU8);
+
+const IDLE: u8 = 0;
+const BUSY: u8 = 1;
+/// Busy, and the hub has frames waiting for it.
+const WANTED: u8 = 2;
+
+impl Writer {
+    /// The hub's side: whether the writer may be given a batch now; if not,
+    /// notes that the hub wants to hear when it may.
+    fn ready(&self) -> bool {
+        let mut seen = self.0.load(Ordering::Acquire);
+        loop {
+            match seen {
+                IDLE => return true,
+                WANTED => return false,
+                _ => {
+                    match self
+                        .0
+                        .compare_exchange(BUSY, WANTED, Ordering::AcqRel, Ordering::Acquire)
+                    {
+                        Ok(_) => return false,
+                        // The writer finished in between.
+                        Err(now) => seen = now,
+                    }
+                }
+            }
+        }
+    }
+
+    fn busy(&self) {
+        self.0.store(BUSY, Ordering::Release);
+    }
+
+    /// The writer's side, after a batch: whether the hub is waiting to be
+    /// told ([`ToHub::Written`]).
+    pub(crate) fn done(&self) -> bool {
+        self.0.swap(IDLE, Ordering::AcqRel) == WANTED
+    }
+}
+
 /// A message from the hub to one connection's writer.
 pub(crate) enum ToConn {
-    /// Frames to write, then flush once and answer [`ToHub::Written`].
+    /// Frames to write, then flush once and call [`Writer::done`].
     Frames(Vec<Frame>),
     /// Write `last` (an `error` frame) if any, then close with `code`.
     Close {
@@ -59,8 +111,7 @@ pub(crate) enum ToConn {
 struct Conn {
     out: Sender<ToConn>,
     codec: Codec,
-    /// Whether the writer is idle (no batch in flight).
-    idle: bool,
+    writer: Arc<Writer>,
 }
 
 /// Owns the hub and everything only the hub thread touches.
@@ -141,12 +192,14 @@ impl Driver {
     fn on_message(&mut self, msg: ToHub) {
         let now = self.clock.now();
         match msg {
-            ToHub::Connect {
-                conn,
-                caps,
-                codec,
-                out,
-            } => {
+            ToHub::Connect(connect) => {
+                let Connect {
+                    conn,
+                    caps,
+                    codec,
+                    out,
+                    writer,
+                } = *connect;
                 if self.shutting_down {
                     let last =
                         close::error_frame(codec, ErrorCode::ShuttingDown, "server stopping");
@@ -165,14 +218,7 @@ impl Driver {
                     });
                     return;
                 }
-                self.conns.insert(
-                    conn,
-                    Conn {
-                        out,
-                        codec,
-                        idle: true,
-                    },
-                );
+                self.conns.insert(conn, Conn { out, codec, writer });
             }
             ToHub::Frame { conn, data } => {
                 if let Err(e) = self.hub.handle_frame(conn, &data, now) {
@@ -181,12 +227,7 @@ impl Driver {
                     }
                 }
             }
-            ToHub::Written { conn } => {
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.idle = true;
-                }
-                self.send_batch(conn);
-            }
+            ToHub::Written { conn } => self.send_batch(conn),
             ToHub::Disconnect { conn } => {
                 self.conns.remove(&conn);
                 self.hub.handle_disconnect(conn, now);
@@ -212,17 +253,17 @@ impl Driver {
 
     /// Gives an idle writer its next batch, if the hub has one.
     fn send_batch(&mut self, conn: ConnId) {
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        if !c.idle {
+        if !c.writer.ready() {
             return;
         }
         let mut batch = Vec::new();
         if self.hub.pull(conn, &mut batch, self.batch_bytes) == 0 {
             return;
         }
-        c.idle = false;
+        c.writer.busy();
         self.metrics.hub_pulled_unwritten.inc_by(batch.len() as i64);
         // A writer that is gone has its reader report the disconnect.
         let _ = c.out.try_send(ToConn::Frames(batch));

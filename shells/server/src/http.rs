@@ -176,7 +176,7 @@ fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
     let config = WebSocketConfig::default()
         .max_message_size(Some(shared.config.limits.max_frame as usize))
         .max_frame_size(Some(shared.config.limits.max_frame as usize))
-        .read_buffer_size(4096)
+        .read_buffer_size(shared.config.limits.read_buffer_bytes.max(64))
         .write_buffer_size(shared.config.limits.write_batch_bytes);
     let task_shared = shared.clone();
     let Some(executor) = shared.executor.upgrade() else {
@@ -201,14 +201,14 @@ fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
                 tracing::error!("upgraded connection of an unexpected type");
                 return;
             };
-            let stream = parts.io.into_inner();
-            let ws = WebSocketStream::from_partially_read(
-                stream,
-                parts.read_buf.to_vec(),
-                Role::Server,
-                Some(config),
-            )
-            .await;
+            // `read_buf` shares hyper's whole read buffer (8 KiB); only the
+            // bytes after the request are kept, and the rest freed here
+            // rather than at the end of the connection.
+            let (stream, early) = (parts.io.into_inner(), parts.read_buf.to_vec());
+            drop(parts.read_buf);
+            let ws =
+                WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config))
+                    .await;
             ws::serve(ws, codec, caps, task_shared).await;
         })
         .detach();

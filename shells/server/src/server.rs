@@ -29,6 +29,9 @@ use crate::driver::{Driver, ToHub};
 use crate::metrics::Metrics;
 use crate::{demo, http};
 
+/// Messages waiting for the hub thread. Each slot is allocated up front.
+const HUB_CHANNEL: usize = 8192;
+
 /// What every task of a running server shares.
 pub(crate) struct Shared {
     pub(crate) config: Config,
@@ -77,7 +80,8 @@ impl Server {
         ChaCha20Rng::from_os_rng().fill(&mut seed);
         let listener = smol::block_on(TcpListener::bind(config.listen))?;
         let addr = listener.local_addr()?;
-        let (hub_tx, hub_rx) = smol::channel::bounded(65_536);
+        // Readers wait when it is full; the hub takes up to 256 per pass.
+        let (hub_tx, hub_rx) = smol::channel::bounded(HUB_CHANNEL);
         // The hub holds room logic that is not `Send`, so it is built on
         // its own thread; the outcome of opening the demo comes back here.
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();

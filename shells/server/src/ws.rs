@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::error::CapacityError;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
+use async_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
+use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use async_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use bytes::Bytes;
@@ -25,9 +27,12 @@ use smol::channel::{Receiver, Sender};
 use smol::io::{AsyncRead, AsyncWrite};
 
 use crate::close;
-use crate::driver::{ToConn, ToHub};
+use crate::driver::{Connect, ToConn, ToHub, Writer};
 use crate::rate::FrameBudget;
 use crate::server::Shared;
+
+/// See [`serve`].
+const OUT_MESSAGES: usize = 4;
 
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -45,19 +50,25 @@ pub(crate) async fn serve<S>(
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     shared.metrics.connections_opened.inc();
     shared.metrics.connections_open.inc();
-    let (out_tx, out_rx) = smol::channel::unbounded();
+    // The most a writer can be sent before it reads any: a batch in flight,
+    // what is left at a close, the close, and a reader's own close. A small
+    // bounded channel is a few hundred bytes; an unbounded one allocates a
+    // 2 KiB block on first use and keeps it.
+    let (out_tx, out_rx) = smol::channel::bounded(OUT_MESSAGES);
     let (mut sink, mut stream) = ws.split();
+    let writer_state = Arc::new(Writer::default());
     match caps {
         Ok(caps) => {
-            let connect = ToHub::Connect {
+            let connect = ToHub::Connect(Box::new(Connect {
                 conn,
                 caps,
                 codec,
                 out: out_tx.clone(),
-            };
+                writer: writer_state.clone(),
+            }));
             if shared.hub.send(connect).await.is_ok() {
                 let reader = read(&mut stream, conn, codec, &shared, out_tx);
-                let writer = write(&mut sink, conn, codec, &shared, out_rx);
+                let writer = write(&mut sink, conn, codec, &shared, out_rx, &writer_state);
                 both_or_linger(reader, writer).await;
             }
             let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
@@ -73,7 +84,7 @@ pub(crate) async fn serve<S>(
                 last: Some(last),
             });
             drop(out_tx);
-            let writer = write(&mut sink, conn, codec, &shared, out_rx);
+            let writer = write(&mut sink, conn, codec, &shared, out_rx, &writer_state);
             both_or_linger(drain(&mut stream), writer).await;
         }
     }
@@ -216,6 +227,7 @@ async fn write<S>(
     codec: Codec,
     shared: &Shared,
     rx: Receiver<ToConn>,
+    state: &Writer,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -242,7 +254,7 @@ async fn write<S>(
                 shared.metrics.frames_out.inc_by(count as u64);
                 shared.metrics.bytes_out.inc_by(bytes as u64);
                 shared.metrics.writes.inc();
-                if shared.hub.send(ToHub::Written { conn }).await.is_err() {
+                if state.done() && shared.hub.send(ToHub::Written { conn }).await.is_err() {
                     return;
                 }
             }
@@ -267,12 +279,19 @@ async fn write<S>(
 }
 
 /// The WebSocket message carrying `frame`, sharing its bytes.
+///
+/// A ready-made data frame rather than `Message::Text`: the hub encodes JSON
+/// frames from Rust strings, so they are UTF-8 already, and one frame goes
+/// to every subscriber, so checking it again per connection was a scan of
+/// every delivered byte.
 fn message(frame: Frame, codec: Codec) -> Message {
-    let bytes = Bytes::from_owner(frame);
-    match codec {
-        Codec::Postcard => Message::Binary(bytes),
-        // The hub encodes JSON frames from Rust strings, so they are UTF-8;
-        // the check is a linear scan, far cheaper than the write.
-        _ => Message::Text(Utf8Bytes::try_from(bytes).unwrap_or_default()),
-    }
+    let data = match codec {
+        Codec::Postcard => Data::Binary,
+        _ => Data::Text,
+    };
+    Message::Frame(WsFrame::message(
+        Bytes::from_owner(frame),
+        OpCode::Data(data),
+        true,
+    ))
 }

@@ -10,7 +10,7 @@ use async_tungstenite::tungstenite::http::HeaderValue;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::{Error as WsError, Message};
 use futures_util::StreamExt;
-use onbeat_server::auth::{self, Caps, Claims};
+use onbeat_server::auth;
 use onbeat_server::{Config, Server};
 use serde_json::Value;
 use smol::net::TcpStream;
@@ -44,20 +44,7 @@ pub fn unix_now() -> u64 {
 
 /// A token for `sub` with `grants` (the `--allow` grammar), valid for an hour.
 pub fn token(sub: &str, grants: &[&str]) -> String {
-    let mut caps = Caps::default();
-    for g in grants {
-        caps.grant(g).unwrap();
-    }
-    let now = unix_now();
-    auth::mint(
-        SECRET.as_bytes(),
-        &Claims {
-            sub: sub.into(),
-            exp: now + 3600,
-            iat: now,
-            caps,
-        },
-    )
+    auth::mint_grants(SECRET.as_bytes(), sub, grants, unix_now(), 3600).unwrap()
 }
 
 /// How to open a connection.
