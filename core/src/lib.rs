@@ -8,7 +8,7 @@
 //! ## The shape of every state machine
 //!
 //! Every machine in this crate ([`timeline::ClockSync`], [`timeline::Timeline`],
-//! the dispatch machines) has the same four entry points, modelled on str0m and
+//! the dispatch machines, the [`bitrate`] estimator and allocator) has the same four entry points, modelled on str0m and
 //! quinn-proto:
 //!
 //! - `handle_*(input, now)` feeds one input that arrived at `now` (a message, a
@@ -42,6 +42,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod bitrate;
 pub mod dispatch;
 pub mod proto;
 pub mod time;

@@ -1,0 +1,386 @@
+//! The layer allocator: which simulcast/SVC layer each of a subscriber's
+//! tracks gets, given the bitrate available to that subscriber.
+//!
+//! Rules, in order:
+//!
+//! 1. **Lowest layers first.** Tracks are ranked by priority (higher first,
+//!    then by age). Every track gets its lowest layer before any gets more;
+//!    the spare budget then lifts tracks one layer at a time, in rank order,
+//!    round after round.
+//! 2. **Pause only when the lowest layers do not fit.** If the lowest layers of
+//!    all tracks exceed the available rate, the lowest-ranked tracks are
+//!    paused until the rest fit, and resumed as soon as they fit again.
+//! 3. **Down at once.** When the current layers exceed the available rate, the
+//!    tracks step down on that same estimate (within 500 ms of congestion as
+//!    long as the estimator reacts within that).
+//! 4. **Up only with confirmed headroom.** A higher allocation must fit in
+//!    `up_fraction` of the available rate (the hysteresis band: with the
+//!    default 0.8, estimate noise of ±10% never crosses it both ways) *and* be
+//!    confirmed: by a probe that carried it, or by the estimate having
+//!    covered it for `sustain`. When the next layer does not fit, the
+//!    allocator asks for a probe at the rate that would let it.
+//! 5. **A keyframe on every switch up** (and on every resume and first layer).
+//!
+//! Decisions come out of `poll_output` as events, computed by comparing each
+//! track's layer with the one last reported, so no event is ever dropped.
+
+use core::fmt;
+
+use heapless::Vec;
+
+use super::rate::Bitrate;
+use crate::time::{Duration, Instant};
+
+mod plan;
+#[cfg(test)]
+mod tests;
+
+use plan::{Plan, rank};
+
+/// Layers per track at most (simulcast has three; SVC rarely more than four).
+pub const MAX_LAYERS: usize = 4;
+
+/// A track, as the shell names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TrackId(pub u64);
+
+/// What a track gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerChoice {
+    /// This layer (0 = lowest).
+    Active(u8),
+    /// Nothing: even the lowest layers of higher-ranked tracks fill the budget.
+    Paused,
+}
+
+/// Why a track was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AllocError {
+    /// The allocator already holds as many tracks as it can.
+    TooManyTracks,
+    /// A track with this id is already allocated.
+    DuplicateTrack,
+    /// A track needs at least one layer.
+    NoLayers,
+    /// More than [`MAX_LAYERS`] layers.
+    TooManyLayers,
+    /// Layers must be listed in strictly ascending bitrate.
+    NotAscending,
+}
+
+impl fmt::Display for AllocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AllocError::TooManyTracks => "no room for another track",
+            AllocError::DuplicateTrack => "track already allocated",
+            AllocError::NoLayers => "track has no layers",
+            AllocError::TooManyLayers => "track has too many layers",
+            AllocError::NotAscending => "layers are not in ascending bitrate",
+        })
+    }
+}
+
+impl core::error::Error for AllocError {}
+
+/// A decision of the allocator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocatorEvent {
+    /// The track now gets layer `to` (`from` is `None` for a new track).
+    LayerChanged {
+        /// The track.
+        track: TrackId,
+        /// Its previous layer, if it had one.
+        from: Option<u8>,
+        /// Its layer now.
+        to: u8,
+    },
+    /// The track gets nothing for now.
+    Paused {
+        /// The track.
+        track: TrackId,
+    },
+    /// The paused track gets `layer` again.
+    Resumed {
+        /// The track.
+        track: TrackId,
+        /// Its layer now.
+        layer: u8,
+    },
+    /// Ask the track's sender for a keyframe (the subscriber switched up).
+    KeyframeWanted {
+        /// The track.
+        track: TrackId,
+    },
+    /// Probe the path at `rate` to confirm headroom for the next layer
+    /// (e.g. with [`super::Estimator::request_probe`]).
+    ProbeWanted {
+        /// The rate to confirm.
+        rate: Bitrate,
+    },
+    /// The most all tracks could use (every track at its top layer); tell the
+    /// estimator so it need not look for more.
+    Desired {
+        /// The rate.
+        rate: Bitrate,
+    },
+}
+
+/// How an [`Allocator`] behaves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AllocatorConfig {
+    /// Layers go up only if they fit in this fraction of the available rate
+    /// (default 0.8): the hysteresis band.
+    pub up_fraction: f64,
+    /// An estimate that covers a higher allocation for this long confirms it
+    /// without a probe (default 1.5 s).
+    pub sustain: Duration,
+    /// A confirmed probe allows upgrades for this long (default 3 s).
+    pub confirm_valid: Duration,
+    /// Probes are asked for at most this often (default 1 s).
+    pub probe_interval: Duration,
+    /// After a probe that failed, the next waits this long (default 5 s).
+    pub probe_backoff: Duration,
+}
+
+impl Default for AllocatorConfig {
+    fn default() -> Self {
+        AllocatorConfig {
+            up_fraction: 0.8,
+            sustain: Duration::from_millis(1_500),
+            confirm_valid: Duration::from_secs(3),
+            probe_interval: Duration::from_secs(1),
+            probe_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Track {
+    pub id: TrackId,
+    pub priority: u8,
+    pub age: u32,
+    pub layers: Vec<Bitrate, MAX_LAYERS>,
+    pub current: LayerChoice,
+    shown: Option<LayerChoice>,
+    keyframe: bool,
+}
+
+/// Per-subscriber layer allocator for up to `TRACKS` tracks (see the module docs).
+#[derive(Clone, Debug)]
+pub struct Allocator<const TRACKS: usize = 8> {
+    config: AllocatorConfig,
+    now: Instant,
+    tracks: Vec<Track, TRACKS>,
+    next_age: u32,
+    available: Bitrate,
+    /// Since when the estimate has covered the pending upgrade.
+    sustained_since: Option<Instant>,
+    /// The latest confirmed probe: its rate and when.
+    confirmed: Option<(Bitrate, Instant)>,
+    next_probe: Instant,
+    /// Whether an upgrade waits on headroom (so a probe is worth asking for).
+    wants_headroom: Option<Bitrate>,
+    probe_wanted: Option<Bitrate>,
+    desired_shown: Option<Bitrate>,
+}
+
+impl<const TRACKS: usize> Allocator<TRACKS> {
+    /// An allocator with no tracks and nothing available yet.
+    pub fn new(mut config: AllocatorConfig) -> Self {
+        if !(config.up_fraction > 0.0 && config.up_fraction <= 1.0) {
+            config.up_fraction = AllocatorConfig::default().up_fraction;
+        }
+        Allocator {
+            config,
+            now: Instant::ZERO,
+            tracks: Vec::new(),
+            next_age: 0,
+            available: Bitrate::ZERO,
+            sustained_since: None,
+            confirmed: None,
+            next_probe: Instant::ZERO,
+            wants_headroom: None,
+            probe_wanted: None,
+            desired_shown: None,
+        }
+    }
+
+    /// Adds a track with its layers' bitrates (ascending) and a priority
+    /// (higher is more important). It starts at its lowest layer if that fits.
+    pub fn add_track(
+        &mut self,
+        track: TrackId,
+        priority: u8,
+        layers: &[Bitrate],
+        now: Instant,
+    ) -> Result<(), AllocError> {
+        if self.tracks.iter().any(|t| t.id == track) {
+            return Err(AllocError::DuplicateTrack);
+        }
+        if layers.is_empty() {
+            return Err(AllocError::NoLayers);
+        }
+        let layers: Vec<Bitrate, MAX_LAYERS> =
+            Vec::from_slice(layers).map_err(|_| AllocError::TooManyLayers)?;
+        if layers.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(AllocError::NotAscending);
+        }
+        let t = Track {
+            id: track,
+            priority,
+            age: self.next_age,
+            layers,
+            current: LayerChoice::Paused,
+            shown: None,
+            keyframe: false,
+        };
+        self.tracks.push(t).map_err(|_| AllocError::TooManyTracks)?;
+        self.next_age = self.next_age.wrapping_add(1);
+        let now = self.advance(now);
+        self.decide(now);
+        Ok(())
+    }
+
+    /// Removes a track (unknown ids are ignored); its budget goes to the others.
+    pub fn remove_track(&mut self, track: TrackId, now: Instant) {
+        self.tracks.retain(|t| t.id != track);
+        let now = self.advance(now);
+        self.decide(now);
+    }
+
+    /// The subscriber's available bitrate changed.
+    pub fn handle_estimate(&mut self, available: Bitrate, now: Instant) {
+        let now = self.advance(now);
+        self.available = available;
+        self.decide(now);
+    }
+
+    /// A probe for headroom finished: whether `rate` was confirmed.
+    pub fn handle_probe_result(&mut self, rate: Bitrate, confirmed: bool, now: Instant) {
+        let now = self.advance(now);
+        if confirmed {
+            self.confirmed = Some((rate, now));
+        } else {
+            self.next_probe = self.next_probe.max(now + self.config.probe_backoff);
+        }
+        self.decide(now);
+    }
+
+    /// Lets time pass (a sustained estimate may now confirm an upgrade).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance(now);
+        self.decide(now);
+    }
+
+    /// When [`Allocator::handle_timeout`] is next needed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let sustain = self.sustained_since.map(|t| t + self.config.sustain);
+        let probe = self.wants_headroom.map(|_| self.next_probe.max(self.now));
+        match (sustain, probe) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next decision to act on.
+    pub fn poll_output(&mut self) -> Option<AllocatorEvent> {
+        for t in self.tracks.iter_mut() {
+            if t.shown == Some(t.current) {
+                if t.keyframe {
+                    t.keyframe = false;
+                    return Some(AllocatorEvent::KeyframeWanted { track: t.id });
+                }
+                continue;
+            }
+            let event = match (t.shown, t.current) {
+                (_, LayerChoice::Paused) => AllocatorEvent::Paused { track: t.id },
+                (Some(LayerChoice::Paused), LayerChoice::Active(layer)) => {
+                    t.keyframe = true;
+                    AllocatorEvent::Resumed { track: t.id, layer }
+                }
+                (shown, LayerChoice::Active(to)) => {
+                    let from = match shown {
+                        Some(LayerChoice::Active(from)) => Some(from),
+                        _ => None,
+                    };
+                    t.keyframe = from.is_none_or(|f| to > f);
+                    AllocatorEvent::LayerChanged {
+                        track: t.id,
+                        from,
+                        to,
+                    }
+                }
+            };
+            t.shown = Some(t.current);
+            return Some(event);
+        }
+        if let Some(rate) = self.probe_wanted.take() {
+            return Some(AllocatorEvent::ProbeWanted { rate });
+        }
+        let desired = self.tracks.iter().fold(Bitrate::ZERO, |sum, t| {
+            sum.saturating_add(t.layers.last().copied().unwrap_or(Bitrate::ZERO))
+        });
+        if self.desired_shown != Some(desired) {
+            self.desired_shown = Some(desired);
+            return Some(AllocatorEvent::Desired { rate: desired });
+        }
+        None
+    }
+
+    /// What `track` gets now, or `None` for an unknown track.
+    pub fn layer(&self, track: TrackId) -> Option<LayerChoice> {
+        self.tracks
+            .iter()
+            .find(|t| t.id == track)
+            .map(|t| t.current)
+    }
+
+    fn advance(&mut self, now: Instant) -> Instant {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    /// Applies the rules to the current estimate.
+    fn decide(&mut self, now: Instant) {
+        let order = rank(&self.tracks);
+        let available = self.available.bps();
+        let budget = Bitrate::from_bps(available)
+            .scale(self.config.up_fraction)
+            .bps();
+        // Rules 2 and 3: pause what cannot fit, step down what no longer fits.
+        let fitting = Plan::lowest_that_fit(&self.tracks, &order, available);
+        let mut next = Plan::current(&self.tracks).paused_like(&fitting);
+        if next.total(&self.tracks) > available {
+            next = next.at_most(&fitting.fill(&self.tracks, &order, available));
+        }
+        // Rule 4: up only within the band, once confirmed.
+        let up = next.at_least(&fitting.fill(&self.tracks, &order, budget));
+        if up != next && up.total(&self.tracks) <= budget {
+            let need = Bitrate::from_bps(up.total(&self.tracks));
+            let since = *self.sustained_since.get_or_insert(now);
+            let probed = self.confirmed.is_some_and(|(rate, at)| {
+                rate.scale(self.config.up_fraction) >= need && now < at + self.config.confirm_valid
+            });
+            if probed || now >= since + self.config.sustain {
+                next = up;
+                self.sustained_since = None;
+            } else {
+                self.wants_headroom = Some(need.scale(1.0 / self.config.up_fraction));
+            }
+        } else {
+            self.sustained_since = None;
+            self.wants_headroom = next
+                .next_step(&self.tracks, &order)
+                .map(|need| Bitrate::from_bps(need).scale(1.0 / self.config.up_fraction));
+        }
+        next.apply(&mut self.tracks);
+        if let Some(rate) = self.wants_headroom
+            && now >= self.next_probe
+            && self.available > Bitrate::ZERO
+        {
+            self.probe_wanted = Some(rate);
+            self.next_probe = now + self.config.probe_interval;
+        }
+    }
+}

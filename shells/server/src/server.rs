@@ -1,0 +1,246 @@
+//! A running server: its threads, its listener, and how it stops.
+//!
+//! Threads: `threads` executor threads run every connection's I/O (HTTP,
+//! WebSocket reads and writes, TLS-free framing) and one hub thread owns the
+//! [`Hub`] (see [`crate::driver`]).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use onbeat_core::dispatch::hub::{Capabilities, Hub, HubConfig, RateConfig};
+use onbeat_core::proto::MemberId;
+use onbeat_core::time::Duration;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use smol::channel::Sender;
+use smol::net::{TcpListener, TcpStream};
+use smol::{Executor, Task};
+use smol_hyper::rt::FuturesIo;
+
+use crate::clock::ServerClock;
+use crate::config::Config;
+use crate::driver::{Driver, ToHub};
+use crate::metrics::Metrics;
+use crate::{demo, http};
+
+/// What every task of a running server shares.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) clock: ServerClock,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) hub: Sender<ToHub>,
+    /// Weak, so that tasks holding `Shared` do not keep the executor (and
+    /// themselves) alive after the server stops.
+    pub(crate) executor: Weak<Executor<'static>>,
+    pub(crate) draining: AtomicBool,
+    pub(crate) next_conn: AtomicU64,
+    next_anonymous: AtomicU64,
+}
+
+impl Shared {
+    /// The capabilities of a connection without a token.
+    pub(crate) fn anonymous(&self) -> Result<Capabilities, String> {
+        if !(self.config.auth.anonymous_viewers && self.config.demo.enabled) {
+            return Err("a token is required".into());
+        }
+        let n = self.next_anonymous.fetch_add(1, Ordering::Relaxed);
+        // "viewer-" and a u64 fit a member name (64 bytes).
+        let user = MemberId::try_from(format!("viewer-{n}").as_str()).expect("short name");
+        Ok(Capabilities::new(user).subscribe(&format!("{}/*", demo::ROOM)))
+    }
+}
+
+/// A running server. See the [crate docs](crate).
+pub struct Server {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<Task<()>>,
+    executor: Option<Arc<Executor<'static>>>,
+    hub_thread: Option<JoinHandle<()>>,
+    io_threads: Vec<JoinHandle<()>>,
+    stop_io: Sender<()>,
+}
+
+impl Server {
+    /// Binds (use `127.0.0.1:0` in tests), starts its threads, and returns
+    /// once it accepts connections.
+    pub fn start(config: Config) -> io::Result<Server> {
+        let clock = ServerClock::start();
+        let metrics = Arc::new(Metrics::default());
+        let mut seed = [0u8; 32];
+        ChaCha20Rng::from_os_rng().fill(&mut seed);
+        let listener = smol::block_on(TcpListener::bind(config.listen))?;
+        let addr = listener.local_addr()?;
+        let (hub_tx, hub_rx) = smol::channel::bounded(65_536);
+        // The hub holds room logic that is not `Send`, so it is built on
+        // its own thread; the outcome of opening the demo comes back here.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let hub_config = hub_config(&config, &clock);
+        let (demo, batch_bytes) = (
+            config.demo.clone(),
+            config.limits.write_batch_bytes.max(1024),
+        );
+        let hub_metrics = metrics.clone();
+        let hub_thread = std::thread::Builder::new()
+            .name("onbeat-hub".into())
+            .spawn(move || {
+                let mut hub = Hub::new(hub_config, seed, clock.epoch(), clock.now());
+                let opened = if demo.enabled {
+                    demo::open(&mut hub, &demo, clock.now())
+                } else {
+                    Ok(())
+                };
+                let failed = opened.is_err();
+                let _ = ready_tx.send(opened);
+                if !failed {
+                    Driver::new(hub, clock, hub_metrics, batch_bytes).run(hub_rx);
+                }
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+            Err(_) => return Err(io::Error::other("the hub thread failed to start")),
+        }
+        let executor = Arc::new(Executor::new());
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let (stop_io, stopped) = smol::channel::bounded::<()>(1);
+        let mut io_threads = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let ex = executor.clone();
+            let stopped = stopped.clone();
+            io_threads.push(
+                std::thread::Builder::new()
+                    .name(format!("onbeat-io-{i}"))
+                    .spawn(move || smol::block_on(ex.run(stopped.recv())).map_or((), drop))?,
+            );
+        }
+        let shared = Arc::new(Shared {
+            config,
+            clock,
+            metrics,
+            hub: hub_tx,
+            executor: Arc::downgrade(&executor),
+            draining: AtomicBool::new(false),
+            next_conn: AtomicU64::new(1),
+            next_anonymous: AtomicU64::new(1),
+        });
+        let accept = executor.spawn(accept_loop(listener, shared.clone()));
+        tracing::info!(%addr, threads, assets = crate::assets::count(), "onbeat serving");
+        Ok(Server {
+            addr,
+            shared,
+            accept: Some(accept),
+            executor: Some(executor),
+            hub_thread: Some(hub_thread),
+            io_threads,
+            stop_io,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Graceful: stops accepting, sends every client `error shutting_down`
+    /// and a close with 1012, waits up to the config's `drain_ms` for them
+    /// to go, then stops every thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
+        tracing::info!("draining");
+        self.shared.draining.store(true, Ordering::Relaxed);
+        // Dropping the accept task closes the listener.
+        smol::block_on(accept.cancel());
+        let _ = self.shared.hub.send_blocking(ToHub::Shutdown);
+        let deadline = StdInstant::now() + StdDuration::from_millis(self.shared.config.drain_ms);
+        while self.shared.metrics.connections_open.get() > 0 && StdInstant::now() < deadline {
+            std::thread::sleep(StdDuration::from_millis(5));
+        }
+        let _ = self.shared.hub.send_blocking(ToHub::Stop);
+        if let Some(t) = self.hub_thread.take() {
+            let _ = t.join();
+        }
+        self.stop_io.close();
+        for t in self.io_threads.drain(..) {
+            let _ = t.join();
+        }
+        // Drops every task still running, closing their sockets.
+        self.executor.take();
+        tracing::info!(left = self.shared.metrics.connections_open.get(), "stopped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                smol::Timer::after(StdDuration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        if let Some(ex) = shared.executor.upgrade() {
+            ex.spawn(serve_http(stream, shared.clone())).detach();
+        }
+    }
+}
+
+async fn serve_http(stream: TcpStream, shared: Arc<Shared>) {
+    let service = service_fn(move |req| http::handle(req, shared.clone()));
+    let result = http1::Builder::new()
+        .serve_connection(FuturesIo::new(stream), service)
+        .with_upgrades()
+        .await;
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "http connection ended");
+    }
+}
+
+/// The hub's limits from the config.
+fn hub_config(config: &Config, clock: &ServerClock) -> HubConfig {
+    let l = &config.limits;
+    HubConfig {
+        clock: clock.id(),
+        max_frame: l.max_frame,
+        max_sessions: l.max_sessions,
+        max_pending: l.max_connections,
+        hello_timeout: Duration::from_millis(l.hello_timeout_ms),
+        grace: Duration::from_millis(l.grace_ms),
+        queue_messages: l.queue_messages,
+        queue_bytes: l.queue_bytes,
+        max_subscriptions: l.max_subscriptions,
+        input_rate: RateConfig {
+            per_sec: l.inputs_per_sec,
+            burst: l.inputs_burst,
+        },
+        publish_rate: RateConfig {
+            per_sec: l.publishes_per_sec,
+            burst: l.publishes_burst,
+        },
+        ..HubConfig::default()
+    }
+}

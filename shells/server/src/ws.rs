@@ -1,0 +1,278 @@
+//! One WebSocket connection: a reader feeding the hub and a writer fed by it.
+//!
+//! The reader checks what the hub cannot see (frame type against the
+//! subprotocol, UTF-8, size, rate) and forwards data frames unparsed. The
+//! writer takes one batch at a time from the hub (see [`crate::driver`]) and
+//! writes it with one flush: the frames are reference-counted and handed to
+//! the WebSocket layer without copying; their bytes are copied only into the
+//! socket's write buffer.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::error::CapacityError;
+use async_tungstenite::tungstenite::protocol::CloseFrame;
+use async_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame};
+use onbeat_core::proto::ErrorCode;
+use smol::channel::{Receiver, Sender};
+use smol::io::{AsyncRead, AsyncWrite};
+
+use crate::close;
+use crate::driver::{ToConn, ToHub};
+use crate::rate::FrameBudget;
+use crate::server::Shared;
+
+/// How long a closing connection waits for the peer's close reply.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// Serves one upgraded connection until it ends. `caps` is the verified
+/// credential, or why it was refused.
+pub(crate) async fn serve<S>(
+    ws: WebSocketStream<S>,
+    codec: Codec,
+    caps: Result<Capabilities, String>,
+    shared: Arc<Shared>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
+    shared.metrics.connections_opened.inc();
+    shared.metrics.connections_open.inc();
+    let (out_tx, out_rx) = smol::channel::unbounded();
+    let (mut sink, mut stream) = ws.split();
+    match caps {
+        Ok(caps) => {
+            let connect = ToHub::Connect {
+                conn,
+                caps,
+                codec,
+                out: out_tx.clone(),
+            };
+            if shared.hub.send(connect).await.is_ok() {
+                let reader = read(&mut stream, conn, codec, &shared, out_tx);
+                let writer = write(&mut sink, conn, codec, &shared, out_rx);
+                both_or_linger(reader, writer).await;
+            }
+            let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
+        }
+        Err(why) => {
+            tracing::debug!(conn = conn.0, %why, "refused credential");
+            shared.metrics.error("unauthorized");
+            shared.metrics.close("unauthorized");
+            let last = close::error_frame(codec, ErrorCode::Unauthorized, &why);
+            let _ = out_tx.try_send(ToConn::Close {
+                code: close::POLICY,
+                reason: "unauthorized",
+                last: Some(last),
+            });
+            drop(out_tx);
+            let writer = write(&mut sink, conn, codec, &shared, out_rx);
+            both_or_linger(drain(&mut stream), writer).await;
+        }
+    }
+    // Best effort: completes a close handshake the peer started.
+    let _ = smol::future::or(
+        async { SinkExt::close(&mut sink).await.map_err(drop) },
+        async {
+            smol::Timer::after(CLOSE_LINGER).await;
+            Err(())
+        },
+    )
+    .await;
+    shared.metrics.connections_open.dec();
+}
+
+/// Runs a connection's reader and writer until both end; once one has, the
+/// other gets [`CLOSE_LINGER`] to finish (the writer its last frames and the
+/// close, the reader the peer's close reply).
+async fn both_or_linger(reader: impl Future<Output = ()>, writer: impl Future<Output = ()>) {
+    let mut reader = pin!(reader);
+    let mut writer = pin!(writer);
+    let reader_first = smol::future::or(
+        async {
+            (&mut reader).await;
+            true
+        },
+        async {
+            (&mut writer).await;
+            false
+        },
+    )
+    .await;
+    let linger = async {
+        smol::Timer::after(CLOSE_LINGER).await;
+    };
+    if reader_first {
+        smol::future::or(writer, linger).await;
+    } else {
+        smol::future::or(reader, linger).await;
+    }
+}
+
+/// Forwards data frames to the hub until the peer closes or breaks a rule.
+/// Dropping `out` when done lets the writer end once the hub lets go too.
+async fn read<S>(
+    stream: &mut WebSocketReceiver<S>,
+    conn: ConnId,
+    codec: Codec,
+    shared: &Shared,
+    out: Sender<ToConn>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let limits = &shared.config.limits;
+    let mut budget = FrameBudget::new(limits.frames_per_sec, limits.frames_burst, Instant::now());
+    let fatal = |code: ErrorCode, ws_code: u16, message: &str| {
+        shared.metrics.error(code.as_str());
+        shared.metrics.close(code.as_str());
+        let last = close::error_frame(codec, code, message);
+        let _ = out.try_send(ToConn::Close {
+            code: ws_code,
+            reason: code.as_str(),
+            last: Some(last),
+        });
+    };
+    while let Some(msg) = stream.next().await {
+        let data: Bytes = match msg {
+            Ok(Message::Text(text)) if codec == Codec::Json => text.into(),
+            Ok(Message::Binary(bytes)) if codec == Codec::Postcard => bytes,
+            Ok(Message::Text(_) | Message::Binary(_)) => {
+                let what = if codec == Codec::Json {
+                    "binary frames are not onbeat.json.v1; use text frames"
+                } else {
+                    "text frames are not onbeat.postcard.v1; use binary frames"
+                };
+                fatal(ErrorCode::BadFrame, close::UNSUPPORTED_DATA, what);
+                break;
+            }
+            Ok(Message::Close(_)) => break,
+            Ok(_) => Bytes::new(),
+            Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                let why = format!("frame of {size} bytes exceeds max_frame {max_size}");
+                fatal(ErrorCode::FrameTooLarge, close::TOO_BIG, &why);
+                break;
+            }
+            Err(WsError::Utf8(_)) => {
+                fatal(
+                    ErrorCode::BadFrame,
+                    close::INVALID_PAYLOAD,
+                    "text frame is not UTF-8",
+                );
+                break;
+            }
+            Err(e) => {
+                tracing::debug!(conn = conn.0, error = %e, "read failed");
+                shared.metrics.close("read_error");
+                return;
+            }
+        };
+        if !budget.take(Instant::now()) {
+            fatal(
+                ErrorCode::RateLimited,
+                close::POLICY,
+                "too many frames; slow down",
+            );
+            break;
+        }
+        if data.is_empty() {
+            // Pings and pongs: answered by the WebSocket layer.
+            continue;
+        }
+        shared.metrics.frames_in.inc();
+        shared.metrics.bytes_in.inc_by(data.len() as u64);
+        if shared.hub.send(ToHub::Frame { conn, data }).await.is_err() {
+            return;
+        }
+    }
+    // The hub stops sending; what the writer still has (a close) goes out
+    // while the peer's close reply is awaited.
+    let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
+    drain(stream).await;
+}
+
+/// Reads and drops until the peer closes, so that its close reply is seen.
+async fn drain<S>(stream: &mut WebSocketReceiver<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    while let Some(Ok(msg)) = stream.next().await {
+        if let Message::Close(_) = msg {
+            break;
+        }
+    }
+}
+
+/// Writes what the hub hands over, one flush per batch, until a close.
+async fn write<S>(
+    sink: &mut WebSocketSender<S>,
+    conn: ConnId,
+    codec: Codec,
+    shared: &Shared,
+    rx: Receiver<ToConn>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    while let Ok(msg) = rx.recv().await {
+        match msg {
+            ToConn::Frames(frames) => {
+                let count = frames.len();
+                let mut bytes = 0;
+                let mut result = Ok(());
+                for frame in frames {
+                    bytes += frame.len();
+                    if result.is_ok() {
+                        result = sink.feed(message(frame, codec)).await;
+                    }
+                }
+                if result.is_ok() {
+                    result = sink.flush().await;
+                }
+                shared.metrics.hub_pulled_unwritten.dec_by(count as i64);
+                if let Err(e) = result {
+                    tracing::debug!(conn = conn.0, error = %e, "write failed");
+                    return;
+                }
+                shared.metrics.frames_out.inc_by(count as u64);
+                shared.metrics.bytes_out.inc_by(bytes as u64);
+                shared.metrics.writes.inc();
+                if shared.hub.send(ToHub::Written { conn }).await.is_err() {
+                    return;
+                }
+            }
+            ToConn::Close { code, reason, last } => {
+                if let Some(last) = last {
+                    let msg = match codec {
+                        Codec::Postcard => Message::Binary(last),
+                        // Error frames are encoded from Rust strings.
+                        _ => Message::Text(Utf8Bytes::try_from(last).unwrap_or_default()),
+                    };
+                    let _ = sink.feed(msg).await;
+                }
+                let frame = CloseFrame {
+                    code: code.into(),
+                    reason: reason.into(),
+                };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                return;
+            }
+        }
+    }
+}
+
+/// The WebSocket message carrying `frame`, sharing its bytes.
+fn message(frame: Frame, codec: Codec) -> Message {
+    let bytes = Bytes::from_owner(frame);
+    match codec {
+        Codec::Postcard => Message::Binary(bytes),
+        // The hub encodes JSON frames from Rust strings, so they are UTF-8;
+        // the check is a linear scan, far cheaper than the write.
+        _ => Message::Text(Utf8Bytes::try_from(bytes).unwrap_or_default()),
+    }
+}
