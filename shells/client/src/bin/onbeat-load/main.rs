@@ -76,7 +76,8 @@ struct Args {
     /// An auth token (JWT) presented at the upgrade (onbeat only).
     #[arg(long)]
     token: Option<String>,
-    /// Topic names are this prefix and a number.
+    /// Topic names: this prefix and a number, or the prefix alone for one
+    /// topic (default `table/chat` for onbeat, `load.t` for NATS).
     #[arg(long)]
     topic_prefix: Option<String>,
     /// Worker threads (default: the cores this process may use).
@@ -108,7 +109,7 @@ fn main() {
         .topic_prefix
         .clone()
         .unwrap_or_else(|| match args.target {
-            Target::Onbeat => "load/t".to_owned(),
+            Target::Onbeat => "table/chat".to_owned(),
             Target::Nats => "load.t".to_owned(),
         });
     let mut subscribers_of = vec![0u64; args.topics];
@@ -126,7 +127,10 @@ fn main() {
             CodecArg::Json => onbeat_client::Codec::Json,
             CodecArg::Postcard => onbeat_client::Codec::Postcard,
         },
-        topics: (0..args.topics).map(|t| format!("{prefix}{t}")).collect(),
+        topics: match args.topics {
+            1 => vec![prefix],
+            n => (0..n).map(|t| format!("{prefix}{t}")).collect(),
+        },
         payload: args.payload.max(stamp::MIN_PAYLOAD),
         rate,
         publishers: args.publishers,
