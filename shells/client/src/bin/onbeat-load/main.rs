@@ -241,7 +241,9 @@ fn expected(shared: &Shared, jobs: &[Job]) -> u64 {
         .zip(&shared.counters.sent_to)
         .map(|(n, sent)| n * sent.load(Relaxed))
         .sum();
-    (full * opened_subs.min(subs)).checked_div(subs).unwrap_or(0)
+    (full * opened_subs.min(subs))
+        .checked_div(subs)
+        .unwrap_or(0)
 }
 
 /// Waits until everything owed has arrived, or nothing has for a while.
