@@ -4,7 +4,7 @@ use super::ClientSession;
 use super::error::RequestError;
 use super::pending::Ask;
 use super::stream::TopicKind;
-use crate::proto::{RequestId, Room, Topic};
+use crate::proto::{Position, RequestId, Room, Topic};
 use crate::time::Instant;
 
 impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
@@ -15,22 +15,42 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
     /// must resync. Sent now if a session is open, else once one is.
     pub fn subscribe(&mut self, topic: &str, now: Instant) -> Result<(), RequestError> {
         self.advance(now);
-        self.follow(topic, TopicKind::Reliable)
+        self.follow(topic, TopicKind::Reliable, None)
+    }
+
+    /// Follows a reliable topic from `since`, a position the app kept from
+    /// an earlier run (the offset after the last message it has). The answer
+    /// is [`Recovered`](super::ClientEvent::Recovered) when the server replays
+    /// everything after it, else
+    /// [`NotRecovered`](super::ClientEvent::NotRecovered) with the reason.
+    pub fn subscribe_since(
+        &mut self,
+        topic: &str,
+        since: Position,
+        now: Instant,
+    ) -> Result<(), RequestError> {
+        self.advance(now);
+        self.follow(topic, TopicKind::Reliable, Some(since))
     }
 
     /// Follows a lossy topic: messages in order, with a
     /// [`Gap`](super::ClientEvent::Gap) for those dropped on the way.
     pub fn subscribe_lossy(&mut self, topic: &str, now: Instant) -> Result<(), RequestError> {
         self.advance(now);
-        self.follow(topic, TopicKind::Lossy)
+        self.follow(topic, TopicKind::Lossy, None)
     }
 
     /// The inbox is followed from the start and cannot be asked for.
-    fn follow(&mut self, topic: &str, kind: TopicKind) -> Result<(), RequestError> {
+    fn follow(
+        &mut self,
+        topic: &str,
+        kind: TopicKind,
+        since: Option<Position>,
+    ) -> Result<(), RequestError> {
         if topic == self.config.inbox {
             return Err(RequestError::AlreadySubscribed);
         }
-        self.subs.add(topic, kind)
+        self.subs.add(topic, kind, since)
     }
 
     /// Stops following a topic. Deliveries already in flight are dropped.

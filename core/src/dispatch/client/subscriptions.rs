@@ -49,7 +49,14 @@ impl<const N: usize> Subscriptions<N> {
         self.subs.len() - leaving.count()
     }
 
-    pub(super) fn add(&mut self, topic: &str, kind: TopicKind) -> Result<(), RequestError> {
+    /// Follows `topic`, from `since` if given (a position the app kept),
+    /// else from the old cursor of a topic being left, else from the head.
+    pub(super) fn add(
+        &mut self,
+        topic: &str,
+        kind: TopicKind,
+        since: Option<Position>,
+    ) -> Result<(), RequestError> {
         if let Some(i) = self.find(topic) {
             let stream = &mut self.subs[i].stream;
             if stream.state != State::Leaving {
@@ -59,13 +66,13 @@ impl<const N: usize> Subscriptions<N> {
             // the old subscription stopped.
             stream.kind = kind;
             stream.state = State::Unsent;
+            stream.cursor = since.or(stream.cursor);
             return Ok(());
         }
         let topic = Topic::try_from(topic).map_err(|_| RequestError::NameTooLong)?;
-        let sub = Subscription {
-            topic,
-            stream: Stream::new(kind),
-        };
+        let mut stream = Stream::new(kind);
+        stream.cursor = since;
+        let sub = Subscription { topic, stream };
         self.subs
             .push(sub)
             .map_err(|_| RequestError::TooManySubscriptions)

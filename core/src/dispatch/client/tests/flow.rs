@@ -211,3 +211,26 @@ fn subscribing_again_before_leaving_continues_from_the_position() {
     rig.c.subscribe("chat", rig.now).unwrap();
     assert_eq!(rig.drain(), [subscribe_msg("chat", Some(pos(1, 1)))]);
 }
+
+#[test]
+fn a_position_kept_from_an_earlier_run_is_asked_for_and_replayed() {
+    let mut rig = Rig::new();
+    rig.c.subscribe_since("chat", pos(1, 2), rig.now).unwrap();
+    let sent = rig.open("s-1");
+    assert_eq!(
+        sends(&sent),
+        sends(&[subscribe_msg("chat", Some(pos(1, 2)))])
+    );
+    let answer = rig.feed(&subscribed("chat", pos(1, 4), true));
+    let recovered = Ev::Recovered {
+        topic: "chat".to_string(),
+        position: pos(1, 4),
+    };
+    assert_eq!(events(&answer), [recovered]);
+    let mut seen = Vec::new();
+    for offset in [1, 2, 3] {
+        seen.extend(events(&rig.feed(&deliver("chat", 1, offset, b"r"))));
+    }
+    let expected: Vec<Ev> = [2, 3].map(|o| delivered("chat", 1, o, b"r")).into();
+    assert_eq!(seen, expected, "what the app had is not delivered again");
+}
