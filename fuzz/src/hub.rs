@@ -22,13 +22,17 @@
 //!   missing once the session's queue is drained, unless its connection was
 //!   closed or the session was resumed in the meantime (the documented
 //!   losses, repaired by resending);
+//! - likewise every `publish` with a request id gets one `publish_ack` or
+//!   `error`: a timed one once its `at` has passed, and a resend while the
+//!   first is still held none of its own (the release answers both);
 //! - no frame is pulled for a connection that is gone, and no delivery for
 //!   one that was replaced by a resume;
 //! - a timed message is never delivered before its `at`;
 //! - per session and topic, `deliver` and `gap` frames follow each other
 //!   without a hole or a repeat in one epoch: from the offset a
-//!   `subscribed{recovered: false}` names, or from at most the one a
-//!   `subscribed{recovered: true}` names (the replay starts at `since`);
+//!   `subscribed{recovered: false}` names, or exactly from the `since` of
+//!   the `subscribe` a `subscribed{recovered: true}` answers (no message
+//!   missed, none repeated);
 //!   inbox offsets strictly increase;
 //! - once every connection is gone and the grace and every `at` have passed,
 //!   no session and no held publish is left.
@@ -170,20 +174,37 @@ struct Owed {
     excused: u32,
 }
 
+/// Answers owed for one publish request id of one session.
+#[derive(Debug, Default)]
+struct PublishOwed {
+    owed: Owed,
+    /// Sends made while an earlier timed send of the id may still be held:
+    /// the hub answers them with the held one's release.
+    folded: u32,
+    /// The latest `at` of a timed send: until then an answer may be held.
+    held_until: Option<Instant>,
+}
+
 #[derive(Debug, Default)]
 struct SessionModel {
     streams: BTreeMap<Topic, Stream>,
+    /// The `since` of the latest `subscribe` the hub accepted, per topic: a
+    /// `subscribed{recovered: true}` answers it (an earlier one still queued
+    /// is followed by no delivery of its own, which the hub drops on the
+    /// resubscribe).
+    since: BTreeMap<Topic, Option<Position>>,
     inputs: BTreeMap<RequestId, Owed>,
-    /// Request ids used by publishes: an `error` naming one of them cannot be
-    /// attributed to an input.
-    publishes: BTreeSet<RequestId>,
+    /// Publishes with a request id (ids apart from those of inputs, so that
+    /// an `error` names one or the other).
+    publishes: BTreeMap<RequestId, PublishOwed>,
     inbox_last: Option<u64>,
 }
 
 impl SessionModel {
     /// Answers outstanding now may never come.
     fn excuse(&mut self) {
-        for owed in self.inputs.values_mut() {
+        let publishes = self.publishes.values_mut().map(|p| &mut p.owed);
+        for owed in self.inputs.values_mut().chain(publishes) {
             owed.excused = owed.sent - owed.answered;
         }
     }
@@ -300,7 +321,8 @@ impl World {
                 let conn = input.below(CONNS as usize) as u64;
                 let topic = topic(input.pick(TOPICS));
                 let at = self.at(input);
-                let request = input.bool().then(|| RequestId::from(input.byte() % 8));
+                // Ids 8 to 15; inputs use 0 to 7.
+                let request = input.bool().then(|| RequestId::from(8 + input.byte() % 8));
                 let data = input.take(48);
                 let msg = ClientMsg::Publish(Publish {
                     topic,
@@ -520,10 +542,12 @@ impl World {
     /// connection's codec and handed over as a frame.
     fn send(&mut self, input: &mut Bytes<'_>, conn: u64, msg: ClientMsg<'_>) {
         if input.byte().is_multiple_of(4) {
-            self.before(conn, Some(&msg));
+            let session = self.before(conn, Some(&msg));
             trace!("{:?} message {conn}: {msg:?}", self.now);
+            let after = Accepted::of(&msg);
             let r = self.hub.handle_message(ConnId(conn), msg, self.now);
             trace!("  -> {r:?}");
+            self.after(session, after, r.is_ok());
             self.settle();
             return;
         }
@@ -576,30 +600,48 @@ impl World {
             Some(_) => decode_postcard_limited::<ClientMsg<'_>>(frame, max).ok(),
             None => None,
         };
-        self.before(conn, msg.as_ref());
+        let session = self.before(conn, msg.as_ref());
         trace!("{:?} frame {conn}: {msg:?}", self.now);
+        let after = msg.as_ref().and_then(Accepted::of);
         let r = self.hub.handle_frame(ConnId(conn), frame, self.now);
         trace!("  -> {r:?}");
+        self.after(session, after, r.is_ok());
         self.settle();
     }
 
-    /// Records what the hub owes for `msg`, about to be handled on `conn`.
-    fn before(&mut self, conn: u64, msg: Option<&ClientMsg<'_>>) {
-        let Some(c) = self.conns.get(&conn) else {
+    /// Records what the hub's acceptance of a message means for the model.
+    fn after(&mut self, session: Option<SessionId>, accepted: Option<Accepted>, ok: bool) {
+        let (Some(id), Some(Accepted::Subscribe(topic, since)), true) = (session, accepted, ok)
+        else {
             return;
         };
+        self.session(&id).since.insert(topic, since);
+    }
+
+    /// Records what the hub owes for `msg`, about to be handled on `conn`;
+    /// returns the session it is handled in, if any.
+    fn before(&mut self, conn: u64, msg: Option<&ClientMsg<'_>>) -> Option<SessionId> {
+        let c = self.conns.get(&conn)?;
         if c.closing.is_some() {
-            return;
+            return None;
         }
         let session = self.hub.session_of(ConnId(conn)).cloned();
-        match (msg, session) {
+        let now = self.now;
+        match (msg, session.clone()) {
             (Some(ClientMsg::Input(input)), Some(id)) => {
                 let owed = self.session(&id).inputs.entry(input.request).or_default();
                 owed.sent += 1;
             }
             (Some(ClientMsg::Publish(p)), Some(id)) => {
                 if let Some(r) = p.request {
-                    self.session(&id).publishes.insert(r);
+                    let owed = self.session(&id).publishes.entry(r).or_default();
+                    owed.owed.sent += 1;
+                    if owed.held_until.is_some_and(|until| now < until) {
+                        owed.folded += 1;
+                    }
+                    if let Some(at) = p.at.filter(|at| *at > now) {
+                        owed.held_until = owed.held_until.max(Some(at));
+                    }
                 }
             }
             (Some(ClientMsg::Hello(h)), None) => {
@@ -616,6 +658,7 @@ impl World {
             }
             _ => {}
         }
+        session
     }
 
     fn session(&mut self, id: &SessionId) -> &mut SessionModel {
@@ -723,14 +766,26 @@ impl World {
         if self.hub.session_of(ConnId(conn)) != Some(id) {
             return;
         }
+        let now = self.now;
         if let Some(s) = self.sessions.get(id) {
-            // An id also used by a publish has answers that cannot be told
-            // apart; only the at-most check above applies to it.
-            for (request, owed) in s.inputs.iter().filter(|(r, _)| !s.publishes.contains(r)) {
+            for (request, owed) in &s.inputs {
                 assert!(
                     owed.answered + owed.excused >= owed.sent,
                     "input {request} of {id} sent {} times, answered {} times",
                     owed.sent,
+                    owed.answered
+                );
+            }
+            for (request, p) in &s.publishes {
+                if p.held_until.is_some_and(|until| now < until) {
+                    continue;
+                }
+                let owed = &p.owed;
+                assert!(
+                    owed.answered + owed.excused + p.folded >= owed.sent,
+                    "publish {request} of {id} sent {} times ({} while held), answered {} times",
+                    owed.sent,
+                    p.folded,
                     owed.answered
                 );
             }
@@ -785,10 +840,20 @@ impl World {
                 stream.next = Next::Exactly(g.to);
             }
             ServerMsg::Subscribed(sub) => {
-                let next = if sub.recovered {
-                    Next::AtMost(sub.position.offset)
-                } else {
-                    Next::Exactly(sub.position.offset)
+                let since = s.since.get(&sub.topic).copied().flatten();
+                let next = match since {
+                    // The replay starts exactly at `since`.
+                    Some(since) if sub.recovered && since.epoch == sub.position.epoch => {
+                        assert!(
+                            since.offset <= sub.position.offset,
+                            "{}: recovered from {since:?}, ahead of {:?}",
+                            sub.topic,
+                            sub.position
+                        );
+                        Next::Exactly(since.offset)
+                    }
+                    _ if sub.recovered => Next::AtMost(sub.position.offset),
+                    _ => Next::Exactly(sub.position.offset),
                 };
                 s.streams.insert(
                     sub.topic.clone(),
@@ -799,14 +864,12 @@ impl World {
                 );
             }
             ServerMsg::InputResult(r) => answer(s, r.request, &id),
-            ServerMsg::Error(e) => {
-                if let Some(r) = e.request
-                    && s.inputs.contains_key(&r)
-                    && !s.publishes.contains(&r)
-                {
-                    answer(s, r, &id);
-                }
-            }
+            ServerMsg::PublishAck(a) => answer_publish(s, a.request, &id),
+            ServerMsg::Error(e) => match e.request {
+                Some(r) if s.publishes.contains_key(&r) => answer_publish(s, r, &id),
+                Some(r) if s.inputs.contains_key(&r) => answer(s, r, &id),
+                _ => {}
+            },
             _ => {}
         }
     }
@@ -866,11 +929,38 @@ fn answer(s: &mut SessionModel, request: RequestId, id: &SessionId) {
         .inputs
         .get_mut(&request)
         .unwrap_or_else(|| panic!("answer to input {request}, never sent by {id}"));
+    count_answer(owed, "input", request, id);
+}
+
+fn answer_publish(s: &mut SessionModel, request: RequestId, id: &SessionId) {
+    let owed = s
+        .publishes
+        .get_mut(&request)
+        .unwrap_or_else(|| panic!("answer to publish {request}, never sent by {id}"));
+    count_answer(&mut owed.owed, "publish", request, id);
+}
+
+/// Counts one answer to a `kind` request: never more than it was sent.
+fn count_answer(owed: &mut Owed, kind: &str, request: RequestId, id: &SessionId) {
     owed.answered += 1;
     assert!(
         owed.answered <= owed.sent,
-        "input {request} of {id} sent {} times, answered {} times",
+        "{kind} {request} of {id} sent {} times, answered {} times",
         owed.sent,
         owed.answered
     );
+}
+
+/// What the model learns when the hub accepts a message.
+enum Accepted {
+    Subscribe(Topic, Option<Position>),
+}
+
+impl Accepted {
+    fn of(msg: &ClientMsg<'_>) -> Option<Accepted> {
+        match msg {
+            ClientMsg::Subscribe(s) => Some(Accepted::Subscribe(s.topic.clone(), s.since)),
+            _ => None,
+        }
+    }
 }

@@ -67,6 +67,11 @@ pub(super) enum Note {
         code: ErrorCode,
         message: ErrorText,
     },
+    SubscriptionEnded {
+        topic: Topic,
+        code: ErrorCode,
+        message: ErrorText,
+    },
 }
 
 /// What a [`Note`] lends from the session's slots.
@@ -141,6 +146,15 @@ impl Note {
             Note::Phase(phase) => ClientEvent::Phase(phase),
             Note::Pong(pong) => ClientEvent::Pong(*pong),
             Note::ServerError { code, message } => ClientEvent::ServerError {
+                code: *code,
+                message,
+            },
+            Note::SubscriptionEnded {
+                topic,
+                code,
+                message,
+            } => ClientEvent::SubscriptionEnded {
+                topic,
                 code: *code,
                 message,
             },

@@ -25,6 +25,7 @@ mod api;
 mod caps;
 mod config;
 mod connect;
+mod conns;
 mod error;
 mod fanout;
 mod frame;
@@ -60,6 +61,7 @@ pub use room::{RoomCtx, RoomInput, RoomLogic};
 
 use crate::proto::{MemberId, Room, SessionId, Token, Topic};
 use crate::time::Instant;
+use conns::Conns;
 use room::{Action, RoomState};
 use session::Session;
 use slab::{Key, Slab};
@@ -87,21 +89,6 @@ pub enum HubOutput {
     },
 }
 
-/// A connection the shell has handed over.
-#[derive(Debug)]
-struct Conn {
-    caps: Capabilities,
-    codec: Codec,
-    session: Option<Key>,
-    /// Frames for a connection without a session (errors before `hello`).
-    early: VecDeque<Frame>,
-    /// Whether a `Close` was asked for; nothing more is accepted from it.
-    closing: bool,
-    /// Deadlines registered for it, to cancel on disconnect.
-    hello_at: Instant,
-    credentials_at: Option<Instant>,
-}
-
 /// Most frames queued for a connection before its `hello`.
 const EARLY_MAX: usize = 4;
 
@@ -122,7 +109,7 @@ pub struct Hub {
     /// Topics opened so far; each open gets the next epoch.
     opens: u64,
     now: Instant,
-    conns: BTreeMap<ConnId, Conn>,
+    conns: Conns,
     sessions: Slab<Session>,
     by_token: BTreeMap<Token, Key>,
     by_id: BTreeMap<SessionId, Key>,
@@ -154,7 +141,7 @@ impl Hub {
             epoch,
             opens: 0,
             now,
-            conns: BTreeMap::new(),
+            conns: Conns::new(),
             sessions: Slab::new(),
             by_token: BTreeMap::new(),
             by_id: BTreeMap::new(),
