@@ -34,6 +34,8 @@
 //!   the `subscribe` a `subscribed{recovered: true}` answers (no message
 //!   missed, none repeated);
 //!   inbox offsets strictly increase;
+//! - once every queue is read, every connected member of a room's presence
+//!   lists exactly the room's users (`Hub::presence`);
 //! - once every connection is gone and the grace and every `at` have passed,
 //!   no session and no held publish is left.
 //!
@@ -59,6 +61,13 @@ use onbeat_core::time::{Duration, Instant};
 use onbeat_core::timeline::Schedule;
 
 use super::bytes::Bytes;
+
+#[path = "hub_model.rs"]
+mod model;
+
+use model::{
+    Accepted, ConnModel, Next, SessionModel, Stream, answer, answer_publish, check_next, stream,
+};
 
 /// Operations per input: long enough for resumes, overflows and expiries.
 const MAX_OPS: usize = 256;
@@ -133,79 +142,6 @@ impl RoomLogic for Logic {
     fn on_presence(&mut self, ctx: &mut RoomCtx<'_>, user: &MemberId, joined: bool) {
         if joined {
             ctx.send_to_user(user.clone(), b"hi");
-        }
-    }
-}
-
-/// What the model knows of one connection.
-#[derive(Debug)]
-struct ConnModel {
-    codec: Codec,
-    /// The session its `welcome` named.
-    welcomed: Option<SessionId>,
-    /// The `Close` the hub asked for.
-    closing: Option<CloseCode>,
-}
-
-/// Where a stream of one topic must continue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Next {
-    /// Nothing known yet (no `subscribed` pulled in this session: it was lost
-    /// with a closed connection or dropped by a codec change).
-    Unknown,
-    /// Exactly this offset.
-    Exactly(u64),
-    /// A replay from a `since` no later than this offset.
-    AtMost(u64),
-}
-
-#[derive(Debug)]
-struct Stream {
-    epoch: Option<u64>,
-    next: Next,
-}
-
-/// Answers owed for one input request id of one session.
-#[derive(Debug, Default)]
-struct Owed {
-    sent: u32,
-    answered: u32,
-    /// Answers that may have been lost (closed connection, resume).
-    excused: u32,
-}
-
-/// Answers owed for one publish request id of one session.
-#[derive(Debug, Default)]
-struct PublishOwed {
-    owed: Owed,
-    /// Sends made while an earlier timed send of the id may still be held:
-    /// the hub answers them with the held one's release.
-    folded: u32,
-    /// The latest `at` of a timed send: until then an answer may be held.
-    held_until: Option<Instant>,
-}
-
-#[derive(Debug, Default)]
-struct SessionModel {
-    streams: BTreeMap<Topic, Stream>,
-    /// The `since` of the latest `subscribe` the hub accepted, per topic: a
-    /// `subscribed{recovered: true}` answers it (an earlier one still queued
-    /// is followed by no delivery of its own, which the hub drops on the
-    /// resubscribe).
-    since: BTreeMap<Topic, Option<Position>>,
-    inputs: BTreeMap<RequestId, Owed>,
-    /// Publishes with a request id (ids apart from those of inputs, so that
-    /// an `error` names one or the other).
-    publishes: BTreeMap<RequestId, PublishOwed>,
-    inbox_last: Option<u64>,
-}
-
-impl SessionModel {
-    /// Answers outstanding now may never come.
-    fn excuse(&mut self) {
-        let publishes = self.publishes.values_mut().map(|p| &mut p.owed);
-        for owed in self.inputs.values_mut().chain(publishes) {
-            owed.excused = owed.sent - owed.answered;
         }
     }
 }
@@ -863,6 +799,12 @@ impl World {
                     },
                 );
             }
+            ServerMsg::Presence(p) => {
+                s.presence
+                    .entry(p.room.clone())
+                    .or_default()
+                    .apply(&p.event);
+            }
             ServerMsg::InputResult(r) => answer(s, r.request, &id),
             ServerMsg::PublishAck(a) => answer_publish(s, a.request, &id),
             ServerMsg::Error(e) => match e.request {
@@ -874,6 +816,41 @@ impl World {
         }
     }
 
+    /// With every queue read: each member of a room's presence that is
+    /// connected lists exactly the room's users, whatever joins, leaves,
+    /// resumes and codec changes happened on the way.
+    fn check_presence(&self) {
+        for &room in ROOMS {
+            let Some(members) = self.hub.presence(room) else {
+                continue;
+            };
+            let members: Vec<(SessionId, MemberId)> = members
+                .map(|(id, user)| (id.clone(), user.clone()))
+                .collect();
+            let users: BTreeSet<&MemberId> = members.iter().map(|(_, u)| u).collect();
+            for (id, _) in &members {
+                let live = self.conns.iter().any(|(&conn, c)| {
+                    c.welcomed.as_ref() == Some(id)
+                        && c.closing.is_none()
+                        && self.hub.session_of(ConnId(conn)) == Some(id)
+                });
+                if !live {
+                    continue;
+                }
+                let view = self
+                    .sessions
+                    .get(id)
+                    .and_then(|s| s.presence.get(room))
+                    .map(|v| v.members.iter().collect::<BTreeSet<_>>());
+                assert_eq!(
+                    view.as_ref(),
+                    Some(&users),
+                    "{id} lists {view:?} in {room}, whose users are {users:?}"
+                );
+            }
+        }
+    }
+
     /// Pulls everything, then lets every connection go and every deadline
     /// pass: nothing may be left behind.
     fn finish(&mut self) {
@@ -881,6 +858,7 @@ impl World {
         for &conn in &conns {
             while self.pull(conn, 1 << 16) > 0 {}
         }
+        self.check_presence();
         for conn in conns {
             self.hub.handle_disconnect(ConnId(conn), self.now);
             self.conns.remove(&conn);
@@ -900,67 +878,4 @@ impl World {
 
 fn topic(name: &str) -> Topic {
     Topic::try_from(name).expect("short name")
-}
-
-/// The stream of `topic` in session `s`, checked to be in `epoch`.
-fn stream<'s>(s: &'s mut SessionModel, topic: &Topic, epoch: u64) -> &'s mut Stream {
-    let stream = s.streams.entry(topic.clone()).or_insert(Stream {
-        epoch: None,
-        next: Next::Unknown,
-    });
-    let expected = *stream.epoch.get_or_insert(epoch);
-    assert_eq!(
-        epoch, expected,
-        "{topic}: epoch changed without a subscribed"
-    );
-    stream
-}
-
-fn check_next(next: Next, offset: u64, topic: &Topic) {
-    match next {
-        Next::Unknown => {}
-        Next::Exactly(n) => assert_eq!(offset, n, "{topic}: offset {offset} where {n} was due"),
-        Next::AtMost(n) => assert!(offset <= n, "{topic}: replay from {offset}, past {n}"),
-    }
-}
-
-fn answer(s: &mut SessionModel, request: RequestId, id: &SessionId) {
-    let owed = s
-        .inputs
-        .get_mut(&request)
-        .unwrap_or_else(|| panic!("answer to input {request}, never sent by {id}"));
-    count_answer(owed, "input", request, id);
-}
-
-fn answer_publish(s: &mut SessionModel, request: RequestId, id: &SessionId) {
-    let owed = s
-        .publishes
-        .get_mut(&request)
-        .unwrap_or_else(|| panic!("answer to publish {request}, never sent by {id}"));
-    count_answer(&mut owed.owed, "publish", request, id);
-}
-
-/// Counts one answer to a `kind` request: never more than it was sent.
-fn count_answer(owed: &mut Owed, kind: &str, request: RequestId, id: &SessionId) {
-    owed.answered += 1;
-    assert!(
-        owed.answered <= owed.sent,
-        "{kind} {request} of {id} sent {} times, answered {} times",
-        owed.sent,
-        owed.answered
-    );
-}
-
-/// What the model learns when the hub accepts a message.
-enum Accepted {
-    Subscribe(Topic, Option<Position>),
-}
-
-impl Accepted {
-    fn of(msg: &ClientMsg<'_>) -> Option<Accepted> {
-        match msg {
-            ClientMsg::Subscribe(s) => Some(Accepted::Subscribe(s.topic.clone(), s.since)),
-            _ => None,
-        }
-    }
 }

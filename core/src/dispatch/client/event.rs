@@ -136,8 +136,6 @@ pub enum ClientEvent<'a> {
         topic: &'a str,
         /// Why.
         code: ErrorCode,
-        /// Detail for humans.
-        message: &'a str,
     },
     /// The server reported an error that answers no request.
     ServerError {

@@ -176,7 +176,6 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
             self.note(Note::SubscriptionEnded {
                 topic: topic.clone(),
                 code: e.code,
-                message: e.message.clone(),
             });
             return Ok(());
         }

@@ -70,7 +70,6 @@ pub(super) enum Note {
     SubscriptionEnded {
         topic: Topic,
         code: ErrorCode,
-        message: ErrorText,
     },
 }
 
@@ -149,15 +148,9 @@ impl Note {
                 code: *code,
                 message,
             },
-            Note::SubscriptionEnded {
-                topic,
-                code,
-                message,
-            } => ClientEvent::SubscriptionEnded {
-                topic,
-                code: *code,
-                message,
-            },
+            Note::SubscriptionEnded { topic, code } => {
+                ClientEvent::SubscriptionEnded { topic, code: *code }
+            }
         })
     }
 }

@@ -32,6 +32,10 @@ pub(super) struct Conn {
 pub(super) struct Conns {
     index: BTreeMap<ConnId, Key>,
     slab: Slab<Conn>,
+    /// The connection last looked up mutably: a shell pulls one connection
+    /// until it runs dry, so most lookups repeat the previous one. A stale
+    /// entry is harmless: its key's generation no longer matches.
+    last: Option<(ConnId, Key)>,
 }
 
 impl Conns {
@@ -39,6 +43,7 @@ impl Conns {
         Conns {
             index: BTreeMap::new(),
             slab: Slab::new(),
+            last: None,
         }
     }
 
@@ -55,7 +60,15 @@ impl Conns {
     }
 
     pub(super) fn get_mut(&mut self, id: &ConnId) -> Option<&mut Conn> {
-        self.slab.get_mut(*self.index.get(id)?)
+        let key = match self.last {
+            Some((last, key)) if last == *id && self.slab.get(key).is_some() => key,
+            _ => {
+                let key = *self.index.get(id)?;
+                self.last = Some((*id, key));
+                key
+            }
+        };
+        self.slab.get_mut(key)
     }
 
     /// Adds `conn` under `id`, replacing any connection of that id.
@@ -66,6 +79,9 @@ impl Conns {
     }
 
     pub(super) fn remove(&mut self, id: &ConnId) -> Option<Conn> {
+        if self.last.is_some_and(|(last, _)| last == *id) {
+            self.last = None;
+        }
         self.slab.remove(self.index.remove(id)?)
     }
 }

@@ -256,6 +256,19 @@ impl Hub {
         Some(&self.sessions.get(key)?.id)
     }
 
+    /// The sessions in a room's presence, in join order, with their users;
+    /// `None` if the room is not open. What every member's client should
+    /// list once it has read what is queued for it.
+    pub fn presence(&self, room: &str) -> Option<impl Iterator<Item = (&SessionId, &MemberId)>> {
+        let room = self.rooms.get(*self.room_names.get(room)?)?;
+        let sessions = &self.sessions;
+        Some(
+            room.members
+                .iter()
+                .filter_map(move |key| sessions.get(*key).map(|s| (&s.id, &s.caps.user))),
+        )
+    }
+
     /// Messages `topic` keeps for recovery right now.
     pub fn retained(&self, topic: &str) -> Option<usize> {
         let key = self.topic_names.get(topic)?;

@@ -134,7 +134,7 @@ impl Ev {
             },
             ClientEvent::Input { request, outcome } => Ev::Input { request, outcome },
             ClientEvent::Published { request, outcome } => Ev::Published { request, outcome },
-            ClientEvent::SubscriptionEnded { topic, code, .. } => Ev::SubscriptionEnded {
+            ClientEvent::SubscriptionEnded { topic, code } => Ev::SubscriptionEnded {
                 topic: s(topic),
                 code,
             },
