@@ -11,7 +11,9 @@
 //!
 //! Besides criterion's timings (throughput in deliveries), each case prints
 //! one line measured outside criterion in steady state: deliveries per second
-//! and heap allocations per delivery, counted by the global allocator below.
+//! of wall time and, on Linux, per second of the thread's CPU time (the
+//! figure that holds on a machine shared with other work), and heap
+//! allocations per delivery, counted by the global allocator below.
 //!
 //! Instruction counts, which do not depend on what else the machine runs:
 //! `valgrind --tool=callgrind --toplevel-collect=no --collect-atstart=no
@@ -223,21 +225,42 @@ fn report(name: &str, b: &mut Bench, rounds: u64, mut step: impl FnMut(&mut Benc
         step(b);
     }
     let (pulled, allocs) = (b.pulled, allocations());
-    let start = std::time::Instant::now();
+    let (start, cpu) = (std::time::Instant::now(), cpu_time());
     for _ in 0..rounds {
         step(b);
     }
-    let wall = start.elapsed();
+    let (wall, cpu) = (start.elapsed(), cpu_time().zip(cpu).map(|(b, a)| b - a));
     let deliveries = b.pulled - pulled;
     let allocs = allocations() - allocs;
     assert!(deliveries > 0, "{name}: nothing was delivered");
     println!(
-        "{name}: {:.2} M deliveries/s, {:.4} allocations/delivery ({:.1} per round of {} deliveries)",
+        "{name}: {:.2} M deliveries/s{}, {:.4} allocations/delivery ({:.1} per round of {} deliveries)",
         deliveries as f64 / wall.as_secs_f64() / 1e6,
+        per_cpu_second(deliveries, cpu),
         allocs as f64 / deliveries as f64,
         allocs as f64 / rounds as f64,
         deliveries / rounds,
     );
+}
+
+/// CPU time this thread has run, where the kernel says (Linux): unlike wall
+/// time, it does not count the time other processes held the core.
+fn cpu_time() -> Option<WallDuration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().next()?.parse().ok()?;
+    Some(WallDuration::from_nanos(nanos))
+}
+
+/// ` (N M per CPU-second)`, when the CPU time is known.
+fn per_cpu_second(deliveries: u64, cpu: Option<WallDuration>) -> String {
+    cpu.filter(|cpu| !cpu.is_zero())
+        .map(|cpu| {
+            format!(
+                " ({:.2} M per CPU-second)",
+                deliveries as f64 / cpu.as_secs_f64() / 1e6
+            )
+        })
+        .unwrap_or_default()
 }
 
 fn fanout(c: &mut Criterion) {
@@ -338,20 +361,21 @@ fn resume_recover(c: &mut Criterion) {
     for _ in 0..5 {
         let (mut b, token) = missed_setup();
         let (allocs, pulled) = (allocations(), b.pulled);
-        let start = std::time::Instant::now();
+        let (start, cpu) = (std::time::Instant::now(), cpu_time());
         resume(&mut b, token);
-        let wall = start.elapsed();
+        let (wall, cpu) = (start.elapsed(), cpu_time().zip(cpu).map(|(b, a)| b - a));
         assert_eq!(b.pulled - pulled, MISSED + 1);
-        samples.push((wall, allocations() - allocs));
+        samples.push((wall, cpu, allocations() - allocs));
     }
-    let (wall, allocs) = samples
+    let (wall, cpu, allocs) = samples
         .iter()
         .min()
         .copied()
         .expect("five samples were taken");
     println!(
-        "resume_recover/1000: {:.2} M deliveries/s, {:.4} allocations/delivery ({allocs} per resume)",
+        "resume_recover/1000: {:.2} M deliveries/s{}, {:.4} allocations/delivery ({allocs} per resume)",
         MISSED as f64 / wall.as_secs_f64() / 1e6,
+        per_cpu_second(MISSED, cpu),
         allocs as f64 / MISSED as f64,
     );
     let mut group = c.benchmark_group("resume_recover");

@@ -232,6 +232,7 @@ impl World {
                 ]),
                 request: input.bool().then(|| self.request(input)),
                 message: ErrorText::try_from("no").expect("short text"),
+                topic: None,
             }),
             9 => {
                 let user = MemberId::try_from("u").expect("short id");

@@ -22,14 +22,20 @@
 //!   missing once the session's queue is drained, unless its connection was
 //!   closed or the session was resumed in the meantime (the documented
 //!   losses, repaired by resending);
+//! - likewise every `publish` with a request id gets one `publish_ack` or
+//!   `error`: a timed one once its `at` has passed, and a resend while the
+//!   first is still held none of its own (the release answers both);
 //! - no frame is pulled for a connection that is gone, and no delivery for
 //!   one that was replaced by a resume;
 //! - a timed message is never delivered before its `at`;
 //! - per session and topic, `deliver` and `gap` frames follow each other
 //!   without a hole or a repeat in one epoch: from the offset a
-//!   `subscribed{recovered: false}` names, or from at most the one a
-//!   `subscribed{recovered: true}` names (the replay starts at `since`);
+//!   `subscribed{recovered: false}` names, or exactly from the `since` of
+//!   the `subscribe` a `subscribed{recovered: true}` answers (no message
+//!   missed, none repeated);
 //!   inbox offsets strictly increase;
+//! - once every queue is read, every connected member of a room's presence
+//!   lists exactly the room's users (`Hub::presence`);
 //! - once every connection is gone and the grace and every `at` have passed,
 //!   no session and no held publish is left.
 //!
@@ -55,6 +61,13 @@ use onbeat_core::time::{Duration, Instant};
 use onbeat_core::timeline::Schedule;
 
 use super::bytes::Bytes;
+
+#[path = "hub_model.rs"]
+mod model;
+
+use model::{
+    Accepted, ConnModel, Next, SessionModel, Stream, answer, answer_publish, check_next, stream,
+};
 
 /// Operations per input: long enough for resumes, overflows and expiries.
 const MAX_OPS: usize = 256;
@@ -129,62 +142,6 @@ impl RoomLogic for Logic {
     fn on_presence(&mut self, ctx: &mut RoomCtx<'_>, user: &MemberId, joined: bool) {
         if joined {
             ctx.send_to_user(user.clone(), b"hi");
-        }
-    }
-}
-
-/// What the model knows of one connection.
-#[derive(Debug)]
-struct ConnModel {
-    codec: Codec,
-    /// The session its `welcome` named.
-    welcomed: Option<SessionId>,
-    /// The `Close` the hub asked for.
-    closing: Option<CloseCode>,
-}
-
-/// Where a stream of one topic must continue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Next {
-    /// Nothing known yet (no `subscribed` pulled in this session: it was lost
-    /// with a closed connection or dropped by a codec change).
-    Unknown,
-    /// Exactly this offset.
-    Exactly(u64),
-    /// A replay from a `since` no later than this offset.
-    AtMost(u64),
-}
-
-#[derive(Debug)]
-struct Stream {
-    epoch: Option<u64>,
-    next: Next,
-}
-
-/// Answers owed for one input request id of one session.
-#[derive(Debug, Default)]
-struct Owed {
-    sent: u32,
-    answered: u32,
-    /// Answers that may have been lost (closed connection, resume).
-    excused: u32,
-}
-
-#[derive(Debug, Default)]
-struct SessionModel {
-    streams: BTreeMap<Topic, Stream>,
-    inputs: BTreeMap<RequestId, Owed>,
-    /// Request ids used by publishes: an `error` naming one of them cannot be
-    /// attributed to an input.
-    publishes: BTreeSet<RequestId>,
-    inbox_last: Option<u64>,
-}
-
-impl SessionModel {
-    /// Answers outstanding now may never come.
-    fn excuse(&mut self) {
-        for owed in self.inputs.values_mut() {
-            owed.excused = owed.sent - owed.answered;
         }
     }
 }
@@ -300,7 +257,8 @@ impl World {
                 let conn = input.below(CONNS as usize) as u64;
                 let topic = topic(input.pick(TOPICS));
                 let at = self.at(input);
-                let request = input.bool().then(|| RequestId::from(input.byte() % 8));
+                // Ids 8 to 15; inputs use 0 to 7.
+                let request = input.bool().then(|| RequestId::from(8 + input.byte() % 8));
                 let data = input.take(48);
                 let msg = ClientMsg::Publish(Publish {
                     topic,
@@ -520,10 +478,12 @@ impl World {
     /// connection's codec and handed over as a frame.
     fn send(&mut self, input: &mut Bytes<'_>, conn: u64, msg: ClientMsg<'_>) {
         if input.byte().is_multiple_of(4) {
-            self.before(conn, Some(&msg));
+            let session = self.before(conn, Some(&msg));
             trace!("{:?} message {conn}: {msg:?}", self.now);
+            let after = Accepted::of(&msg);
             let r = self.hub.handle_message(ConnId(conn), msg, self.now);
             trace!("  -> {r:?}");
+            self.after(session, after, r.is_ok());
             self.settle();
             return;
         }
@@ -576,30 +536,48 @@ impl World {
             Some(_) => decode_postcard_limited::<ClientMsg<'_>>(frame, max).ok(),
             None => None,
         };
-        self.before(conn, msg.as_ref());
+        let session = self.before(conn, msg.as_ref());
         trace!("{:?} frame {conn}: {msg:?}", self.now);
+        let after = msg.as_ref().and_then(Accepted::of);
         let r = self.hub.handle_frame(ConnId(conn), frame, self.now);
         trace!("  -> {r:?}");
+        self.after(session, after, r.is_ok());
         self.settle();
     }
 
-    /// Records what the hub owes for `msg`, about to be handled on `conn`.
-    fn before(&mut self, conn: u64, msg: Option<&ClientMsg<'_>>) {
-        let Some(c) = self.conns.get(&conn) else {
+    /// Records what the hub's acceptance of a message means for the model.
+    fn after(&mut self, session: Option<SessionId>, accepted: Option<Accepted>, ok: bool) {
+        let (Some(id), Some(Accepted::Subscribe(topic, since)), true) = (session, accepted, ok)
+        else {
             return;
         };
+        self.session(&id).since.insert(topic, since);
+    }
+
+    /// Records what the hub owes for `msg`, about to be handled on `conn`;
+    /// returns the session it is handled in, if any.
+    fn before(&mut self, conn: u64, msg: Option<&ClientMsg<'_>>) -> Option<SessionId> {
+        let c = self.conns.get(&conn)?;
         if c.closing.is_some() {
-            return;
+            return None;
         }
         let session = self.hub.session_of(ConnId(conn)).cloned();
-        match (msg, session) {
+        let now = self.now;
+        match (msg, session.clone()) {
             (Some(ClientMsg::Input(input)), Some(id)) => {
                 let owed = self.session(&id).inputs.entry(input.request).or_default();
                 owed.sent += 1;
             }
             (Some(ClientMsg::Publish(p)), Some(id)) => {
                 if let Some(r) = p.request {
-                    self.session(&id).publishes.insert(r);
+                    let owed = self.session(&id).publishes.entry(r).or_default();
+                    owed.owed.sent += 1;
+                    if owed.held_until.is_some_and(|until| now < until) {
+                        owed.folded += 1;
+                    }
+                    if let Some(at) = p.at.filter(|at| *at > now) {
+                        owed.held_until = owed.held_until.max(Some(at));
+                    }
                 }
             }
             (Some(ClientMsg::Hello(h)), None) => {
@@ -616,6 +594,7 @@ impl World {
             }
             _ => {}
         }
+        session
     }
 
     fn session(&mut self, id: &SessionId) -> &mut SessionModel {
@@ -723,14 +702,26 @@ impl World {
         if self.hub.session_of(ConnId(conn)) != Some(id) {
             return;
         }
+        let now = self.now;
         if let Some(s) = self.sessions.get(id) {
-            // An id also used by a publish has answers that cannot be told
-            // apart; only the at-most check above applies to it.
-            for (request, owed) in s.inputs.iter().filter(|(r, _)| !s.publishes.contains(r)) {
+            for (request, owed) in &s.inputs {
                 assert!(
                     owed.answered + owed.excused >= owed.sent,
                     "input {request} of {id} sent {} times, answered {} times",
                     owed.sent,
+                    owed.answered
+                );
+            }
+            for (request, p) in &s.publishes {
+                if p.held_until.is_some_and(|until| now < until) {
+                    continue;
+                }
+                let owed = &p.owed;
+                assert!(
+                    owed.answered + owed.excused + p.folded >= owed.sent,
+                    "publish {request} of {id} sent {} times ({} while held), answered {} times",
+                    owed.sent,
+                    p.folded,
                     owed.answered
                 );
             }
@@ -785,10 +776,20 @@ impl World {
                 stream.next = Next::Exactly(g.to);
             }
             ServerMsg::Subscribed(sub) => {
-                let next = if sub.recovered {
-                    Next::AtMost(sub.position.offset)
-                } else {
-                    Next::Exactly(sub.position.offset)
+                let since = s.since.get(&sub.topic).copied().flatten();
+                let next = match since {
+                    // The replay starts exactly at `since`.
+                    Some(since) if sub.recovered && since.epoch == sub.position.epoch => {
+                        assert!(
+                            since.offset <= sub.position.offset,
+                            "{}: recovered from {since:?}, ahead of {:?}",
+                            sub.topic,
+                            sub.position
+                        );
+                        Next::Exactly(since.offset)
+                    }
+                    _ if sub.recovered => Next::AtMost(sub.position.offset),
+                    _ => Next::Exactly(sub.position.offset),
                 };
                 s.streams.insert(
                     sub.topic.clone(),
@@ -798,16 +799,55 @@ impl World {
                     },
                 );
             }
-            ServerMsg::InputResult(r) => answer(s, r.request, &id),
-            ServerMsg::Error(e) => {
-                if let Some(r) = e.request
-                    && s.inputs.contains_key(&r)
-                    && !s.publishes.contains(&r)
-                {
-                    answer(s, r, &id);
-                }
+            ServerMsg::Presence(p) => {
+                s.presence
+                    .entry(p.room.clone())
+                    .or_default()
+                    .apply(&p.event);
             }
+            ServerMsg::InputResult(r) => answer(s, r.request, &id),
+            ServerMsg::PublishAck(a) => answer_publish(s, a.request, &id),
+            ServerMsg::Error(e) => match e.request {
+                Some(r) if s.publishes.contains_key(&r) => answer_publish(s, r, &id),
+                Some(r) if s.inputs.contains_key(&r) => answer(s, r, &id),
+                _ => {}
+            },
             _ => {}
+        }
+    }
+
+    /// With every queue read: each member of a room's presence that is
+    /// connected lists exactly the room's users, whatever joins, leaves,
+    /// resumes and codec changes happened on the way.
+    fn check_presence(&self) {
+        for &room in ROOMS {
+            let Some(members) = self.hub.presence(room) else {
+                continue;
+            };
+            let members: Vec<(SessionId, MemberId)> = members
+                .map(|(id, user)| (id.clone(), user.clone()))
+                .collect();
+            let users: BTreeSet<&MemberId> = members.iter().map(|(_, u)| u).collect();
+            for (id, _) in &members {
+                let live = self.conns.iter().any(|(&conn, c)| {
+                    c.welcomed.as_ref() == Some(id)
+                        && c.closing.is_none()
+                        && self.hub.session_of(ConnId(conn)) == Some(id)
+                });
+                if !live {
+                    continue;
+                }
+                let view = self
+                    .sessions
+                    .get(id)
+                    .and_then(|s| s.presence.get(room))
+                    .map(|v| v.members.iter().collect::<BTreeSet<_>>());
+                assert_eq!(
+                    view.as_ref(),
+                    Some(&users),
+                    "{id} lists {view:?} in {room}, whose users are {users:?}"
+                );
+            }
         }
     }
 
@@ -818,6 +858,7 @@ impl World {
         for &conn in &conns {
             while self.pull(conn, 1 << 16) > 0 {}
         }
+        self.check_presence();
         for conn in conns {
             self.hub.handle_disconnect(ConnId(conn), self.now);
             self.conns.remove(&conn);
@@ -837,40 +878,4 @@ impl World {
 
 fn topic(name: &str) -> Topic {
     Topic::try_from(name).expect("short name")
-}
-
-/// The stream of `topic` in session `s`, checked to be in `epoch`.
-fn stream<'s>(s: &'s mut SessionModel, topic: &Topic, epoch: u64) -> &'s mut Stream {
-    let stream = s.streams.entry(topic.clone()).or_insert(Stream {
-        epoch: None,
-        next: Next::Unknown,
-    });
-    let expected = *stream.epoch.get_or_insert(epoch);
-    assert_eq!(
-        epoch, expected,
-        "{topic}: epoch changed without a subscribed"
-    );
-    stream
-}
-
-fn check_next(next: Next, offset: u64, topic: &Topic) {
-    match next {
-        Next::Unknown => {}
-        Next::Exactly(n) => assert_eq!(offset, n, "{topic}: offset {offset} where {n} was due"),
-        Next::AtMost(n) => assert!(offset <= n, "{topic}: replay from {offset}, past {n}"),
-    }
-}
-
-fn answer(s: &mut SessionModel, request: RequestId, id: &SessionId) {
-    let owed = s
-        .inputs
-        .get_mut(&request)
-        .unwrap_or_else(|| panic!("answer to input {request}, never sent by {id}"));
-    owed.answered += 1;
-    assert!(
-        owed.answered <= owed.sent,
-        "input {request} of {id} sent {} times, answered {} times",
-        owed.sent,
-        owed.answered
-    );
 }

@@ -195,4 +195,9 @@ pub struct ErrorMsg {
     pub request: Option<RequestId>,
     /// Detail for humans.
     pub message: ErrorText,
+    /// The topic of a refused `subscribe` (or of a subscription the server
+    /// ended, e.g. because the topic closed), so that the client knows which
+    /// subscription failed; `None` otherwise.
+    #[serde(default)]
+    pub topic: Option<Topic>,
 }

@@ -126,6 +126,17 @@ pub enum ClientEvent<'a> {
     Phase(&'a PhaseAnnounce),
     /// A clock sample: pass it to the clock synchroniser.
     Pong(ClockPong),
+    /// The server refused a subscription (`forbidden`, `unknown_topic`, …) or
+    /// ended it (`unknown_topic` when the topic closed): the session no
+    /// longer follows `topic` and nothing more arrives for it.
+    /// [`ClientSession::subscribe`](super::ClientSession::subscribe) again to
+    /// retry.
+    SubscriptionEnded {
+        /// The topic.
+        topic: &'a str,
+        /// Why.
+        code: ErrorCode,
+    },
     /// The server reported an error that answers no request.
     ServerError {
         /// What went wrong.

@@ -172,6 +172,13 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
     }
 
     fn error(&mut self, e: &ErrorMsg) -> Result<(), ClientError> {
+        if let Some(topic) = e.topic.as_ref().filter(|t| self.subs.ended(t)) {
+            self.note(Note::SubscriptionEnded {
+                topic: topic.clone(),
+                code: e.code,
+            });
+            return Ok(());
+        }
         let Some(request) = e.request else {
             self.note(Note::ServerError {
                 code: e.code,

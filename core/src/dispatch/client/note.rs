@@ -67,6 +67,10 @@ pub(super) enum Note {
         code: ErrorCode,
         message: ErrorText,
     },
+    SubscriptionEnded {
+        topic: Topic,
+        code: ErrorCode,
+    },
 }
 
 /// What a [`Note`] lends from the session's slots.
@@ -144,6 +148,9 @@ impl Note {
                 code: *code,
                 message,
             },
+            Note::SubscriptionEnded { topic, code } => {
+                ClientEvent::SubscriptionEnded { topic, code: *code }
+            }
         })
     }
 }

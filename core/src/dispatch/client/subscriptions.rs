@@ -89,6 +89,24 @@ impl<const N: usize> Subscriptions<N> {
         }
     }
 
+    /// The server refused `topic`'s `subscribe` or ended its subscription:
+    /// it is forgotten, and `true` returned, if the app still follows it and
+    /// it was sent on this connection. One being left, or not sent yet (a
+    /// later `subscribe` is on its way), stays as it is.
+    pub(super) fn ended(&mut self, topic: &str) -> bool {
+        let Some(i) = self.find(topic) else {
+            return false;
+        };
+        if !matches!(
+            self.subs[i].stream.state,
+            State::Awaiting { .. } | State::Active
+        ) {
+            return false;
+        }
+        self.subs.remove(i);
+        true
+    }
+
     /// The connection dropped: every subscription is sent again on the next.
     pub(super) fn disconnected(&mut self) {
         for sub in &mut self.subs {

@@ -40,9 +40,9 @@ impl Hub {
     /// are unsubscribed (and told `unknown_topic`).
     pub fn close_topic(&mut self, name: &str, now: Instant) -> Result<(), HubError> {
         let now = self.advance(now);
-        let key = self
+        let (topic, key) = self
             .topic_names
-            .remove(name)
+            .remove_entry(name)
             .ok_or(HubError::UnknownTopic)?;
         let subscribers = self
             .topics
@@ -52,10 +52,13 @@ impl Hub {
         for skey in subscribers {
             self.drop_sub(skey, key, now);
             if let Some(conn) = self.sessions.get(skey).and_then(|s| s.conn) {
-                self.reject(conn, HubError::UnknownTopic, None);
+                self.refuse(conn, HubError::UnknownTopic, None, Some(&topic));
             }
         }
-        self.timed.forget_topic(key);
+        // A held publish that will never be released is answered now.
+        for (skey, request) in self.timed.forget_topic(key) {
+            self.refuse_held(skey, request);
+        }
         self.topics.remove(key);
         Ok(())
     }

@@ -2,12 +2,13 @@
 
 use alloc::collections::VecDeque;
 
+use super::conns::Conn;
 use super::fanout::close_conn;
 use super::frame::Frame;
 use super::queue::{Entry, Tag};
 use super::session::Session;
 use super::slab::Key;
-use super::{Capabilities, CloseCode, Codec, Conn, ConnId, Deadline, Hub, HubError};
+use super::{Capabilities, CloseCode, Codec, ConnId, Deadline, Hub, HubError};
 use crate::proto::{Hello, PROTOCOL_VERSION, ServerMsg, Welcome};
 use crate::time::Instant;
 
@@ -188,7 +189,7 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        let old = core::mem::replace(&mut s.token, token.clone());
+        let old = core::mem::replace(&mut *s.token, token.clone());
         self.by_token.remove(&old);
         self.by_token.insert(token.clone(), key);
         let msg = ServerMsg::Welcome(Welcome {
@@ -241,7 +242,7 @@ impl Hub {
             return;
         };
         self.by_id.remove(&s.id);
-        self.by_token.remove(&s.token);
+        self.by_token.remove(&*s.token);
         if let Some(keys) = self.by_user.get_mut(&s.caps.user) {
             keys.retain(|k| *k != key);
             if keys.is_empty() {
@@ -256,6 +257,7 @@ impl Hub {
 /// that the pump re-sends them from history in the new format. Other frames
 /// are lost: answers come back by resending, presence and phases by resync.
 fn rewind(s: &mut Session) {
+    s.catching_up = true;
     for entry in s.queue.drain() {
         let (topic, offset) = match entry {
             Entry::Frame {

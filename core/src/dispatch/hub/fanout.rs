@@ -1,14 +1,15 @@
 //! Putting frames into queues: live fan-out, catch-up from history, lossy
 //! gaps, targeted and control frames.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 
 use super::config::Reliability;
+use super::conns::Conns;
 use super::frame::{Encoded, Frame};
 use super::queue::{Entry, GAP_COST, Tag};
-use super::session::Session;
+use super::session::{Session, Sub};
 use super::slab::Key;
-use super::{CloseCode, Conn, ConnId, Hub, HubOutput};
+use super::{CloseCode, ConnId, Hub, HubOutput};
 use crate::proto::{Deliver, Payload, ServerMsg, Topic};
 use crate::time::Instant;
 
@@ -29,7 +30,7 @@ pub(super) fn enqueue(
 
 /// Asks for `conn` to be closed, once.
 pub(super) fn close_conn(
-    conns: &mut BTreeMap<ConnId, Conn>,
+    conns: &mut Conns,
     outputs: &mut VecDeque<HubOutput>,
     conn: ConnId,
     code: CloseCode,
@@ -74,7 +75,7 @@ impl Hub {
             let Some(codec) = self.sessions.get(key).map(|s| s.codec) else {
                 continue;
             };
-            let frame = encoded.get(codec, || msg.clone());
+            let frame = encoded.get(codec, || msg.clone()).clone();
             self.push_other(key, frame);
         }
     }
@@ -123,14 +124,16 @@ impl Hub {
                 let Some(s) = sessions.get_mut(skey) else {
                     continue;
                 };
-                let live = s.sub(tkey).is_some_and(|sub| sub.next == offset);
-                if !live {
+                let Some(i) = s.subs.iter().position(|sub| sub.topic == tkey) else {
+                    continue;
+                };
+                let Sub { next, gap, .. } = s.subs[i];
+                if next != offset {
                     // Catching up from history: the pump will reach `offset`.
                     continue;
                 }
                 let frame = msg.frame(&name, epoch, s.codec);
-                let pending_gap = s.sub(tkey).is_some_and(|sub| sub.gap.is_some());
-                if !pending_gap {
+                if gap.is_none() {
                     let tag = Tag::Deliver {
                         topic: tkey,
                         offset,
@@ -145,7 +148,7 @@ impl Hub {
                     )
                     .is_ok()
                     {
-                        set_next(s, tkey, offset + 1);
+                        s.subs[i].next = offset + 1;
                         continue;
                     }
                 }
@@ -153,11 +156,12 @@ impl Hub {
                     // `next` stays at `offset`: the subscription catches up
                     // from history once the session drains (after resuming).
                     Reliability::Reliable => {
+                        s.catching_up = true;
                         if let Some(conn) = s.conn {
                             close_conn(conns, outputs, conn, CloseCode::SlowConsumer);
                         }
                     }
-                    Reliability::Lossy => lossy_place(s, tkey, offset, frame, outputs),
+                    Reliability::Lossy => lossy_place(s, i, offset, frame.clone(), outputs),
                 }
             }
         }
@@ -166,29 +170,25 @@ impl Hub {
     }
 }
 
-fn set_next(s: &mut Session, topic: Key, next: u64) {
-    if let Some(sub) = s.sub_mut(topic) {
-        sub.next = next;
-    }
-}
-
 /// Places a lossy delivery that does not fit, or that must follow a pending
 /// gap: the topic's older queued messages are dropped in favour of the newest,
 /// and the dropped offsets are announced by one `gap` frame before it.
+/// `i` indexes the topic's subscription in `s.subs`.
 fn lossy_place(
     s: &mut Session,
-    tkey: Key,
+    i: usize,
     offset: u64,
     frame: Frame,
     outputs: &mut VecDeque<HubOutput>,
 ) {
+    let tkey = s.subs[i].topic;
     let full = !s.queue.fits(1, frame.len());
     let dropped = if full {
         s.queue.remove_topic(tkey)
     } else {
         None
     };
-    let pending = s.sub(tkey).and_then(|sub| sub.gap).map(|(from, _)| from);
+    let pending = s.subs[i].gap.map(|(from, _)| from);
     let from = [dropped, pending, Some(offset)]
         .into_iter()
         .flatten()
@@ -232,8 +232,7 @@ fn lossy_place(
     } else {
         Some((from, offset + 1))
     };
-    if let Some(sub) = s.sub_mut(tkey) {
-        sub.gap = sub_gap;
-        sub.next = offset + 1;
-    }
+    s.catching_up |= sub_gap.is_some();
+    s.subs[i].gap = sub_gap;
+    s.subs[i].next = offset + 1;
 }

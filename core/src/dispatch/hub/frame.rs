@@ -7,6 +7,9 @@ use core::ops::Deref;
 use crate::proto::ServerMsg;
 use crate::proto::codec::encode_json;
 
+/// The largest postcard frame encoded without an intermediate vector.
+const STACK_FRAME: usize = 512;
+
 /// The wire format a connection speaks, chosen by its WebSocket subprotocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -42,14 +45,25 @@ impl Frame {
     }
 
     /// Encodes `msg` in `codec`.
+    ///
+    /// A postcard frame up to [`STACK_FRAME`] bytes is encoded on the stack
+    /// and copied into its shared allocation: one allocation per frame instead
+    /// of a growing vector plus the copy into an `Arc`.
     pub(crate) fn encode(msg: &ServerMsg<'_>, codec: Codec) -> Frame {
         match codec {
             Codec::Json => Frame(Arc::from(encode_json(msg).into_bytes())),
-            // postcard fails only on an unsized sequence or a failing
-            // `Display`; server messages have neither.
-            Codec::Postcard => Frame(Arc::from(
-                postcard::to_allocvec(msg).expect("server messages always encode"),
-            )),
+            Codec::Postcard => {
+                let mut buf = [0u8; STACK_FRAME];
+                match postcard::to_slice(msg, &mut buf) {
+                    Ok(bytes) => Frame(Arc::from(&*bytes)),
+                    // postcard fails only on a full buffer (a larger frame),
+                    // an unsized sequence or a failing `Display`; server
+                    // messages have neither of the last two.
+                    Err(_) => Frame(Arc::from(
+                        postcard::to_allocvec(msg).expect("server messages always encode"),
+                    )),
+                }
+            }
         }
     }
 }
@@ -91,12 +105,11 @@ impl Encoded {
     }
 
     /// The frame in `codec`, encoding `msg` on first use.
-    pub(crate) fn get<'m>(&mut self, codec: Codec, msg: impl FnOnce() -> ServerMsg<'m>) -> Frame {
+    pub(crate) fn get<'m>(&mut self, codec: Codec, msg: impl FnOnce() -> ServerMsg<'m>) -> &Frame {
         let slot = match codec {
             Codec::Json => &mut self.json,
             Codec::Postcard => &mut self.postcard,
         };
         slot.get_or_insert_with(|| Frame::encode(&msg(), codec))
-            .clone()
     }
 }

@@ -11,7 +11,7 @@ use super::{CloseCode, ConnId, EARLY_MAX, Hub, HubError};
 use crate::proto::codec::{decode_json_limited, decode_postcard_limited};
 use crate::proto::{
     ClientMsg, ClockPing, ErrorMsg, ErrorText, Publish, PublishAck, RequestId, ServerMsg,
-    Subscribe, Subscribed,
+    Subscribe, Subscribed, Topic,
 };
 use crate::time::Instant;
 
@@ -81,7 +81,7 @@ impl Hub {
             }
             ClientMsg::Subscribe(sub) => self
                 .subscribe(key, &sub, now)
-                .map_err(|e| self.reject(conn, e, None)),
+                .map_err(|e| self.refuse(conn, e, None, Some(&sub.topic))),
             ClientMsg::Unsubscribe(unsub) => {
                 if let Some(tkey) = self.topic_names.get(unsub.topic.as_str()).copied() {
                     self.drop_sub(key, tkey, now);
@@ -102,14 +102,19 @@ impl Hub {
         err: HubError,
         request: Option<RequestId>,
     ) -> HubError {
-        let mut message = ErrorText::new();
-        // Longer texts are cut at the limit; the code is what programs read.
-        let _ = write!(message, "{err}");
-        let msg = ServerMsg::Error(ErrorMsg {
-            code: err.code(),
-            request,
-            message,
-        });
+        self.refuse(conn, err, request, None)
+    }
+
+    /// Queues an `error` frame for `err` to `conn`, naming the subscription
+    /// it refuses or ends if any, and returns `err`.
+    pub(super) fn refuse(
+        &mut self,
+        conn: ConnId,
+        err: HubError,
+        request: Option<RequestId>,
+        topic: Option<&Topic>,
+    ) -> HubError {
+        let msg = error_msg(err, request, topic);
         let Some(c) = self.conns.get_mut(&conn) else {
             return err;
         };
@@ -185,6 +190,7 @@ impl Hub {
             });
             topic.subscribers.push(key);
         }
+        s.catching_up = true;
         let frame = Frame::encode(&reply, s.codec);
         self.push_other(key, frame);
         if let Some(rkey) = room {
@@ -253,6 +259,19 @@ impl Hub {
         Ok(())
     }
 
+    /// Answers a held publish whose topic closed before its `at` with
+    /// `unknown_topic`, and forgets the request, so that a resend is judged
+    /// afresh rather than waiting for a release that will not come.
+    pub(super) fn refuse_held(&mut self, key: Key, request: RequestId) {
+        let Some(s) = self.sessions.get_mut(key) else {
+            return;
+        };
+        s.requests.forget(Kind::Publish, request);
+        let msg = error_msg(HubError::UnknownTopic, Some(request), None);
+        let frame = Frame::encode(&msg, s.codec);
+        self.push_other(key, frame);
+    }
+
     pub(super) fn ack(&mut self, key: Key, request: RequestId, position: crate::proto::Position) {
         let Some(codec) = self.sessions.get(key).map(|s| s.codec) else {
             return;
@@ -260,4 +279,21 @@ impl Hub {
         let msg = ServerMsg::PublishAck(PublishAck { request, position });
         self.push_other(key, Frame::encode(&msg, codec));
     }
+}
+
+/// The `error` frame's message for `err`.
+fn error_msg(
+    err: HubError,
+    request: Option<RequestId>,
+    topic: Option<&Topic>,
+) -> ServerMsg<'static> {
+    let mut message = ErrorText::new();
+    // Longer texts are cut at the limit; the code is what programs read.
+    let _ = write!(message, "{err}");
+    ServerMsg::Error(ErrorMsg {
+        code: err.code(),
+        request,
+        message,
+        topic: topic.cloned(),
+    })
 }

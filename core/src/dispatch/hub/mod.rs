@@ -25,6 +25,7 @@ mod api;
 mod caps;
 mod config;
 mod connect;
+mod conns;
 mod error;
 mod fanout;
 mod frame;
@@ -60,6 +61,7 @@ pub use room::{RoomCtx, RoomInput, RoomLogic};
 
 use crate::proto::{MemberId, Room, SessionId, Token, Topic};
 use crate::time::Instant;
+use conns::Conns;
 use room::{Action, RoomState};
 use session::Session;
 use slab::{Key, Slab};
@@ -87,21 +89,6 @@ pub enum HubOutput {
     },
 }
 
-/// A connection the shell has handed over.
-#[derive(Debug)]
-struct Conn {
-    caps: Capabilities,
-    codec: Codec,
-    session: Option<Key>,
-    /// Frames for a connection without a session (errors before `hello`).
-    early: VecDeque<Frame>,
-    /// Whether a `Close` was asked for; nothing more is accepted from it.
-    closing: bool,
-    /// Deadlines registered for it, to cancel on disconnect.
-    hello_at: Instant,
-    credentials_at: Option<Instant>,
-}
-
 /// Most frames queued for a connection before its `hello`.
 const EARLY_MAX: usize = 4;
 
@@ -122,7 +109,7 @@ pub struct Hub {
     /// Topics opened so far; each open gets the next epoch.
     opens: u64,
     now: Instant,
-    conns: BTreeMap<ConnId, Conn>,
+    conns: Conns,
     sessions: Slab<Session>,
     by_token: BTreeMap<Token, Key>,
     by_id: BTreeMap<SessionId, Key>,
@@ -154,7 +141,7 @@ impl Hub {
             epoch,
             opens: 0,
             now,
-            conns: BTreeMap::new(),
+            conns: Conns::new(),
             sessions: Slab::new(),
             by_token: BTreeMap::new(),
             by_id: BTreeMap::new(),
@@ -267,6 +254,19 @@ impl Hub {
     pub fn session_of(&self, conn: ConnId) -> Option<&SessionId> {
         let key = self.conns.get(&conn)?.session?;
         Some(&self.sessions.get(key)?.id)
+    }
+
+    /// The sessions in a room's presence, in join order, with their users;
+    /// `None` if the room is not open. What every member's client should
+    /// list once it has read what is queued for it.
+    pub fn presence(&self, room: &str) -> Option<impl Iterator<Item = (&SessionId, &MemberId)>> {
+        let room = self.rooms.get(*self.room_names.get(room)?)?;
+        let sessions = &self.sessions;
+        Some(
+            room.members
+                .iter()
+                .filter_map(move |key| sessions.get(*key).map(|s| (&s.id, &s.caps.user))),
+        )
     }
 
     /// Messages `topic` keeps for recovery right now.

@@ -28,7 +28,7 @@ impl Hub {
             outputs,
             ..
         } = self;
-        let Some(s) = sessions.get_mut(key) else {
+        let Some(s) = sessions.get_mut(key).filter(|s| s.catching_up) else {
             return;
         };
         for i in 0..s.subs.len() {
@@ -36,6 +36,7 @@ impl Hub {
                 return;
             }
         }
+        s.catching_up = false;
     }
 }
 
@@ -78,7 +79,7 @@ fn pump_one(
         let next = s.subs[i].next;
         let entry = match topic.message(next, now) {
             Some(msg) => Entry::Frame {
-                frame: msg.frame(&name, epoch, s.codec),
+                frame: msg.frame(&name, epoch, s.codec).clone(),
                 tag: Tag::Deliver {
                     topic: tkey,
                     offset: next,

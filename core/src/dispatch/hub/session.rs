@@ -1,5 +1,6 @@
 //! A session: what outlives a connection for the grace period.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
@@ -65,6 +66,11 @@ impl Requests {
             .map(|(_, _, a)| *a)
     }
 
+    /// Forgets the answer to `id`, if remembered.
+    pub(crate) fn forget(&mut self, kind: Kind, id: RequestId) {
+        self.recent.retain(|(k, i, _)| !(*k == kind && *i == id));
+    }
+
     /// Remembers (or updates) the answer to `id`, forgetting the oldest when full.
     pub(crate) fn put(&mut self, kind: Kind, id: RequestId, answer: Answer) {
         if let Some(slot) = self
@@ -85,15 +91,22 @@ impl Requests {
     }
 }
 
+/// Laid out in declaration order: what every delivery and pull touches
+/// comes first and shares a cache line or two; the rest (the 512-byte resume
+/// token behind a pointer) follows.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Session {
-    pub(crate) id: SessionId,
-    pub(crate) token: Token,
-    pub(crate) caps: Capabilities,
     pub(crate) conn: Option<ConnId>,
-    pub(crate) codec: Codec,
     pub(crate) queue: Queue,
     pub(crate) subs: Vec<Sub>,
+    pub(crate) codec: Codec,
+    /// Whether some subscription may be behind its topic's head or hold a
+    /// pending gap: only then has the pump work to do after a pull.
+    pub(crate) catching_up: bool,
+    pub(crate) id: SessionId,
+    pub(crate) token: Box<Token>,
+    pub(crate) caps: Capabilities,
     /// Rooms whose presence this session is part of.
     pub(crate) rooms: Vec<Key>,
     pub(crate) requests: Requests,
@@ -116,13 +129,14 @@ impl Session {
         now: Instant,
     ) -> Self {
         Session {
-            id,
-            token,
-            caps,
             conn: Some(conn),
-            codec,
             queue: Queue::new(config.queue_messages, config.queue_bytes),
             subs: Vec::with_capacity(config.max_subscriptions.min(16)),
+            codec,
+            catching_up: false,
+            id,
+            token: Box::new(token),
+            caps,
             rooms: Vec::new(),
             requests: Requests::new(config.request_memory),
             inputs: Bucket::new(config.input_rate, now),

@@ -2,6 +2,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::slab::Key;
 use crate::proto::RequestId;
@@ -47,8 +48,17 @@ impl Timed {
         Some((at, held))
     }
 
-    /// Drops every held publish to `topic` (it closed).
-    pub(crate) fn forget_topic(&mut self, topic: Key) {
-        self.held.retain(|_, h| h.topic != topic);
+    /// Drops every held publish to `topic` (it closed), returning the acks
+    /// they owed, in release order.
+    pub(crate) fn forget_topic(&mut self, topic: Key) -> Vec<(Key, RequestId)> {
+        let mut owed = Vec::new();
+        self.held.retain(|_, h| {
+            if h.topic != topic {
+                return true;
+            }
+            owed.extend(h.ack);
+            false
+        });
+        owed
     }
 }

@@ -52,19 +52,17 @@ fn format_error(e: &serde_json::Error) -> DecodeError {
 /// valid JSON, since this runs before the parser to bound its recursion.
 pub(crate) fn json_depth(json: &[u8], limit: usize) -> Option<usize> {
     let (mut depth, mut deepest) = (0usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in json {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut rest = json;
+    // Jumps from one byte that matters to the next: most of a frame is
+    // string contents and scalars, skipped by a tight search.
+    while let Some(i) = rest
+        .iter()
+        .position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))
+    {
+        let b = rest[i];
+        rest = &rest[i + 1..];
         match b {
-            b'"' => in_string = true,
+            b'"' => rest = after_string(rest),
             b'{' | b'[' => {
                 depth += 1;
                 if depth > limit {
@@ -72,9 +70,37 @@ pub(crate) fn json_depth(json: &[u8], limit: usize) -> Option<usize> {
                 }
                 deepest = deepest.max(depth);
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+            _ => depth = depth.saturating_sub(1),
         }
     }
     Some(deepest)
+}
+
+/// What follows the string whose opening quote precedes `s` (nothing if it
+/// is not closed).
+fn after_string(mut s: &[u8]) -> &[u8] {
+    while let Some(i) = s.iter().position(|&b| b == b'"' || b == b'\\') {
+        if s[i] == b'"' {
+            return &s[i + 1..];
+        }
+        // An escape: skip the escaped byte too.
+        s = s.get(i + 2..).unwrap_or_default();
+    }
+    &[]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_depth;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings_only() {
+        assert_eq!(json_depth(b"", 4), Some(0));
+        assert_eq!(json_depth(br#"{"a":[1,{"b":2}]}"#, 4), Some(3));
+        assert_eq!(json_depth(br#"{"a":"[[[{{{"}"#, 4), Some(1));
+        assert_eq!(json_depth(br#"{"a\"[[":"\\",  "b":[[]]}"#, 4), Some(3));
+        assert_eq!(json_depth(br#"[[[[[]]]]]"#, 4), None);
+        assert_eq!(json_depth(br#"["unclosed [[[[[[ \"#, 4), Some(1));
+        assert_eq!(json_depth(b"]]]{", 4), Some(1));
+    }
 }

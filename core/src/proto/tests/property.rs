@@ -242,6 +242,7 @@ fn server_msg(rng: &mut ChaCha8Rng) -> ServerMsg<'static> {
                 code: CODES[rng.random_range(0..CODES.len())],
                 request: option(rng, |r| r.random()),
                 message: string::<ERROR_TEXT_MAX>(rng),
+                topic: option(rng, string::<TOPIC_MAX>),
             })
         }
     }

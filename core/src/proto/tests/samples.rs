@@ -122,6 +122,7 @@ pub(super) fn server() -> Vec<ServerMsg<'static>> {
             code: ErrorCode::Forbidden,
             request: Some(11),
             message: s("read-only topic"),
+            topic: None,
         }),
     ]
 }

@@ -125,6 +125,7 @@ fn pass_through_messages_reach_the_app() {
         code: ErrorCode::ShuttingDown,
         request: None,
         message: "bye".try_into().unwrap(),
+        topic: None,
     };
     let mut seen = Vec::new();
     for msg in [

@@ -1,6 +1,7 @@
 //! The session against the real [`Hub`](crate::dispatch::Hub): resume,
 //! recovery, request memory and backpressure as the two halves meet.
 
+use std::string::ToString;
 use std::vec::Vec;
 
 use super::net::Net;
@@ -119,4 +120,50 @@ fn a_slow_consumer_of_a_lossy_topic_sees_each_offset_delivered_or_in_a_gap() {
     assert_eq!(net.offsets("room/cursor").last(), Some(&39));
     assert!(net.client.is_open(), "lossy topics never disconnect");
     assert_eq!(net.errors, []);
+}
+
+#[test]
+fn a_refused_subscription_ends_and_is_reported_instead_of_waiting_forever() {
+    let mut net = Net::new();
+    net.client.subscribe("secret/plans", net.now).unwrap();
+    net.client.subscribe("room/nothing", net.now).unwrap();
+    net.client.subscribe("room/chat", net.now).unwrap();
+    net.run_until(at(100));
+    let ended = |topic: &str, code| Ev::SubscriptionEnded {
+        topic: topic.to_string(),
+        code,
+    };
+    let ends: Vec<&Ev> = net
+        .events
+        .iter()
+        .filter(|e| matches!(e, Ev::SubscriptionEnded { .. }))
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            &ended("secret/plans", ErrorCode::Forbidden),
+            &ended("room/nothing", ErrorCode::UnknownTopic),
+        ]
+    );
+    assert_eq!(net.client.subscriptions(), 1, "only room/chat is followed");
+    // A reconnect does not resend what was refused.
+    net.cut();
+    net.run_until(net.later(5));
+    assert_eq!(net.client.subscriptions(), 1);
+    assert_eq!(net.errors, []);
+}
+
+#[test]
+fn a_subscription_whose_topic_closes_ends() {
+    let mut net = Net::new();
+    net.client.subscribe("room/chat", net.now).unwrap();
+    net.run_until(at(100));
+    net.hub.close_topic("room/chat", net.now).unwrap();
+    net.settle();
+    let ended = Ev::SubscriptionEnded {
+        topic: "room/chat".to_string(),
+        code: ErrorCode::UnknownTopic,
+    };
+    assert_eq!(net.events.last(), Some(&ended));
+    assert_eq!(net.client.subscriptions(), 0);
 }

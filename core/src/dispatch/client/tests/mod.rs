@@ -10,8 +10,8 @@ use std::vec::Vec;
 
 use super::*;
 use crate::proto::{
-    ClientMsg, ClockId, Deliver, Gap, Input, InputOutcome, InputResult, NotRecovered, Payload,
-    Publish, PublishAck, ServerMsg, Subscribe, Subscribed, Welcome,
+    ClientMsg, ClockId, Deliver, ErrorCode, Gap, Input, InputOutcome, InputResult, NotRecovered,
+    Payload, Publish, PublishAck, ServerMsg, Subscribe, Subscribed, Welcome,
 };
 use crate::time::Duration;
 

@@ -61,6 +61,10 @@ pub(super) enum Ev {
         request: u32,
         outcome: PublishStatus,
     },
+    SubscriptionEnded {
+        topic: String,
+        code: ErrorCode,
+    },
     /// Pass-through events, by their debug form.
     Other(String),
 }
@@ -130,6 +134,10 @@ impl Ev {
             },
             ClientEvent::Input { request, outcome } => Ev::Input { request, outcome },
             ClientEvent::Published { request, outcome } => Ev::Published { request, outcome },
+            ClientEvent::SubscriptionEnded { topic, code } => Ev::SubscriptionEnded {
+                topic: s(topic),
+                code,
+            },
             other => Ev::Other(std::format!("{other:?}")),
         }
     }

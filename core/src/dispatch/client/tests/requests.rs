@@ -82,6 +82,7 @@ fn a_refused_request_fails_with_the_server_code() {
         code: ErrorCode::Forbidden,
         request: Some(p),
         message: "read-only topic".try_into().unwrap(),
+        topic: None,
     });
     let outcome = Ev::Published {
         request: p,

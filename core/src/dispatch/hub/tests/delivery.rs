@@ -135,6 +135,39 @@ fn a_timed_publish_is_released_at_its_time_to_everyone_together() {
 }
 
 #[test]
+fn a_held_publish_whose_topic_closes_is_answered_and_can_be_resent() {
+    let mut s = Shell::standard();
+    s.join(1, Shell::caps("u"), Codec::Json, None);
+    s.subscribe(1, "t/chat", None).unwrap();
+    s.take(1);
+    s.publish(1, "t/chat", b"\"later\"", Some(ms(5_000)), Some(4))
+        .unwrap();
+    s.hub.close_topic("t/chat", s.now).unwrap();
+    s.drain();
+    let got = s.take(1);
+    let answers: Vec<_> = got
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Error(e) if e.request == Some(4) => Some(e.code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers, [crate::proto::ErrorCode::UnknownTopic]);
+    assert_eq!(s.hub.timed_count(), 0);
+    // The resend is judged afresh, not folded into a release that never comes.
+    s.hub
+        .open_topic("t/chat", TopicConfig::reliable(10, Duration::from_secs(1)))
+        .unwrap();
+    s.publish(1, "t/chat", b"\"now\"", None, Some(4)).unwrap();
+    let got = s.take(1);
+    assert!(
+        got.iter()
+            .any(|m| matches!(m, ServerMsg::PublishAck(a) if a.request == 4)),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn timed_publishes_are_bounded() {
     let mut cfg = config();
     cfg.max_timed = 2;

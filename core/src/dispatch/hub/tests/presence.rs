@@ -1,5 +1,7 @@
 //! Presence: joins, leaves and snapshots, consistent across reconnects.
 
+use alloc::string::String;
+
 use super::*;
 
 #[test]
@@ -126,4 +128,24 @@ fn a_large_room_snapshot_spans_frames() {
         })
         .collect();
     assert_eq!(sizes, [(32, true), (9, false)]);
+}
+
+#[test]
+fn the_presence_accessor_lists_member_sessions_and_their_users() {
+    let mut s = Shell::standard();
+    let a = s.join(1, Shell::caps("alice"), Codec::Json, None);
+    let b = s.join(2, Shell::caps("alice"), Codec::Postcard, None);
+    s.join(3, Shell::caps("bob"), Codec::Json, None);
+    s.subscribe(2, "t/chat", None).unwrap();
+    s.subscribe(1, "t/moves", None).unwrap();
+    let members = |s: &Shell| -> Vec<(String, String)> {
+        s.hub
+            .presence("t")
+            .expect("open room")
+            .map(|(id, user)| (id.as_str().into(), user.as_str().into()))
+            .collect()
+    };
+    let alice = |w: &Welcome| (w.session.as_str().into(), "alice".into());
+    assert_eq!(members(&s), [alice(&b), alice(&a)], "in join order");
+    assert!(s.hub.presence("nowhere").is_none());
 }

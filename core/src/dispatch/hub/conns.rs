@@ -1,0 +1,97 @@
+//! The connections the shell has handed over, found by the shell's id.
+//!
+//! Every pull looks a connection up, so the ordered index maps ids to slab
+//! keys only: its nodes stay small enough to sit in cache with tens of
+//! thousands of connections, while the connections themselves live in a slab.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use core::ops::Index;
+
+use super::ConnId;
+use super::caps::Capabilities;
+use super::frame::{Codec, Frame};
+use super::slab::{Key, Slab};
+use crate::time::Instant;
+
+/// A connection the shell has handed over.
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub(super) session: Option<Key>,
+    /// Frames for a connection without a session (errors before `hello`).
+    pub(super) early: VecDeque<Frame>,
+    /// Whether a `Close` was asked for; nothing more is accepted from it.
+    pub(super) closing: bool,
+    pub(super) codec: Codec,
+    pub(super) caps: Capabilities,
+    /// Deadlines registered for it, to cancel on disconnect.
+    pub(super) hello_at: Instant,
+    pub(super) credentials_at: Option<Instant>,
+}
+
+/// Connections by the shell's id.
+pub(super) struct Conns {
+    index: BTreeMap<ConnId, Key>,
+    slab: Slab<Conn>,
+    /// The connection last looked up mutably: a shell pulls one connection
+    /// until it runs dry, so most lookups repeat the previous one. A stale
+    /// entry is harmless: its key's generation no longer matches.
+    last: Option<(ConnId, Key)>,
+}
+
+impl Conns {
+    pub(super) fn new() -> Self {
+        Conns {
+            index: BTreeMap::new(),
+            slab: Slab::new(),
+            last: None,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub(super) fn contains_key(&self, id: &ConnId) -> bool {
+        self.index.contains_key(id)
+    }
+
+    pub(super) fn get(&self, id: &ConnId) -> Option<&Conn> {
+        self.slab.get(*self.index.get(id)?)
+    }
+
+    pub(super) fn get_mut(&mut self, id: &ConnId) -> Option<&mut Conn> {
+        let key = match self.last {
+            Some((last, key)) if last == *id && self.slab.get(key).is_some() => key,
+            _ => {
+                let key = *self.index.get(id)?;
+                self.last = Some((*id, key));
+                key
+            }
+        };
+        self.slab.get_mut(key)
+    }
+
+    /// Adds `conn` under `id`, replacing any connection of that id.
+    pub(super) fn insert(&mut self, id: ConnId, conn: Conn) {
+        self.remove(&id);
+        let key = self.slab.insert(conn);
+        self.index.insert(id, key);
+    }
+
+    pub(super) fn remove(&mut self, id: &ConnId) -> Option<Conn> {
+        if self.last.is_some_and(|(last, _)| last == *id) {
+            self.last = None;
+        }
+        self.slab.remove(self.index.remove(id)?)
+    }
+}
+
+impl Index<&ConnId> for Conns {
+    type Output = Conn;
+
+    /// The connection `id`, which the caller knows is present.
+    fn index(&self, id: &ConnId) -> &Conn {
+        self.get(id)
+            .expect("a connection the caller knows is present")
+    }
+}
