@@ -25,7 +25,9 @@ use crate::time::{Duration, Instant};
 /// Knobs of the rate controller.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ControlTuning {
-    /// A standing queue above this is congestion even with a flat trend.
+    /// A standing queue above this is congestion even with a flat trend
+    /// (or above two packets' worth at the current rate, if that is
+    /// longer: at low rates a packet or two always waits).
     pub queue_high: Duration,
     /// A cut aims to drain the standing queue within this long.
     pub drain: Duration,
@@ -33,7 +35,10 @@ pub struct ControlTuning {
     pub min_cut: f64,
     /// Largest cut, as a fraction of the delivered rate.
     pub max_cut: f64,
-    /// Growth per second right after a cut.
+    /// Near the capacity measured at the last cuts, the target grows by this
+    /// many bytes per response time (a round trip plus 100 ms).
+    pub creep_packet: u32,
+    /// Growth per second once past that capacity without congestion.
     pub growth_start: f64,
     /// How much the growth per second rises for every second without congestion.
     pub growth_accel: f64,
@@ -54,12 +59,13 @@ pub struct ControlTuning {
 impl Default for ControlTuning {
     fn default() -> Self {
         ControlTuning {
-            queue_high: Duration::from_millis(30),
+            queue_high: Duration::from_millis(20),
             drain: Duration::from_millis(500),
-            min_cut: 0.05,
+            min_cut: 0.03,
             max_cut: 0.5,
+            creep_packet: 1_200,
             growth_start: 0.03,
-            growth_accel: 0.2,
+            growth_accel: 0.35,
             growth_max: 0.6,
             delivered_headroom: 1.5,
             heavy_loss: 0.2,
@@ -90,6 +96,8 @@ const COMPETING_HIGH_LOSS: f64 = 0.1;
 const COMPETING_GROWTH: f64 = 0.08;
 /// The loss window; loss-based cuts are spaced by at least this.
 const LOSS_WINDOW: Duration = Duration::from_secs(1);
+/// A standing queue below this means the path has room to spare.
+const QUEUE_EMPTY: Duration = Duration::from_millis(5);
 /// A queue below this ends competing mode.
 const QUEUE_LOW: Duration = Duration::from_millis(10);
 /// Responses to a cut take this long on top of the round trip.
@@ -150,6 +158,7 @@ impl Link {
 #[derive(Clone, Debug)]
 pub(crate) struct RateControl {
     tuning: ControlTuning,
+    bounds: (Bitrate, Bitrate),
     min: f64,
     max: f64,
     target: f64,
@@ -173,6 +182,7 @@ impl RateControl {
     ) -> Self {
         RateControl {
             tuning,
+            bounds: (min, max),
             min: min.as_f64(),
             max: max.as_f64(),
             target: start.as_f64(),
@@ -188,7 +198,8 @@ impl RateControl {
     }
 
     pub fn target(&self) -> Bitrate {
-        Bitrate::from_f64(self.target)
+        // Bounds past 2^53 bit/s are not exact as f64: clamp the integer too.
+        Bitrate::from_f64(self.target).clamp_to(self.bounds.0, self.bounds.1)
     }
 
     pub fn mode(&self) -> Mode {
@@ -222,7 +233,7 @@ impl RateControl {
     }
 
     fn track_competition(&mut self, queue: Duration, now: Instant) {
-        if queue > self.tuning.queue_high {
+        if queue > self.queue_high() {
             self.high_queue_since.get_or_insert(now);
         } else {
             // Our own queue dips below the mark between cuts; a competitor's does not.
@@ -251,11 +262,11 @@ impl RateControl {
     fn delay_mode(&mut self, s: &Signals, queue: Duration, dt: f64, now: Instant) {
         let response = s.rtt + RESPONSE_EXTRA;
         let can_cut = self.last_cut.is_none_or(|t| now >= t + response);
-        let congested = s.usage == Usage::Over || queue > self.tuning.queue_high;
+        let congested = s.usage == Usage::Over || queue > self.queue_high();
         if congested {
             if can_cut {
                 let mut delivered = s.delivered.map_or(self.target, Bitrate::as_f64);
-                if queue > self.tuning.queue_high.saturating_mul(2) {
+                if queue > self.queue_high().saturating_mul(2) {
                     // A deep queue means capacity fell: the longer window
                     // still remembers the old rate.
                     if let Some(recent) = s.delivered_recent {
@@ -283,11 +294,16 @@ impl RateControl {
                 self.grow_since = now;
                 self.tuning.growth_max
             }
-            Some(l) if self.target < l.mean * 1_000.0 => {
-                // Near the capacity measured at the last cuts: creep, and
-                // accelerate only once past it without congestion.
+            Some(l) if self.target < l.mean * 1_000.0 || queue > QUEUE_EMPTY => {
+                // Near the capacity measured at the last cuts: creep by a
+                // packet per response time, the same for every flow whatever
+                // its rate, so that flows sharing a bottleneck converge to
+                // equal shares (additive increase, multiplicative decrease).
+                // Accelerate only once past it with the queue empty: spare
+                // room, not just a trend that has not noticed the queue yet.
                 self.grow_since = now;
-                self.tuning.growth_start
+                let response = secs(s.rtt + RESPONSE_EXTRA);
+                f64::from(self.tuning.creep_packet) * 8.0 / response / self.target.max(1.0)
             }
             _ => {
                 let t = secs(now.saturating_duration_since(self.grow_since));
@@ -331,6 +347,14 @@ impl RateControl {
         } else if s.loss < COMPETING_LOW_LOSS && !s.app_limited {
             self.grow(COMPETING_GROWTH * dt, s.delivered);
         }
+    }
+
+    /// The standing queue that counts as congestion at the current rate.
+    fn queue_high(&self) -> Duration {
+        let packets = 2.0 * f64::from(self.tuning.creep_packet) * 8.0 / self.target.max(1.0);
+        // Saturating: an absurd creep packet at a tiny rate is just "never".
+        let packets = Duration::from_micros((packets * 1e6) as u64);
+        self.tuning.queue_high.max(packets)
     }
 
     fn leave_competing(&mut self, now: Instant) {
