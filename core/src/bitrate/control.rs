@@ -12,8 +12,8 @@
 //!   excursions while new capacity is found within seconds. Below the
 //!   capacity last measured, it climbs back at the fastest rate. Random loss
 //!   without a queue is ignored; only heavy loss cuts.
-//! - **Competing mode**. A queue that stays high through several cuts is not
-//!   ours: a loss-based flow (TCP) shares the bottleneck and keeps it full.
+//! - **Competing mode**. A queue that keeps growing through several cuts is
+//!   not ours: a loss-based flow (TCP) shares the bottleneck and fills it.
 //!   Yielding to it would starve us, so delay signals are ignored and the
 //!   target follows loss instead, as GCC's loss-based controller does, until
 //!   the queue empties again.
@@ -49,11 +49,16 @@ pub struct ControlTuning {
     pub delivered_headroom: f64,
     /// Loss above this fraction cuts the target even without a queue.
     pub heavy_loss: f64,
-    /// A queue above `queue_high` for this long, through at least
-    /// `competing_cuts` cuts, means a loss-based flow competes.
+    /// A queue above the standing-queue mark for `competing_after`, through
+    /// `competing_cuts` cuts in a row after each of which it still grew,
+    /// means that a loss-based flow competes: our own queue shrinks once we
+    /// cut, a competitor's keeps growing.
     pub competing_after: Duration,
     /// See `competing_after`.
     pub competing_cuts: u32,
+    /// In competing mode, a queue below 10 ms for this long means the
+    /// competitor left.
+    pub competing_quiet: Duration,
 }
 
 impl Default for ControlTuning {
@@ -69,8 +74,9 @@ impl Default for ControlTuning {
             growth_max: 0.6,
             delivered_headroom: 1.5,
             heavy_loss: 0.2,
-            competing_after: Duration::from_secs(3),
-            competing_cuts: 3,
+            competing_after: Duration::from_secs(2),
+            competing_cuts: 2,
+            competing_quiet: Duration::from_secs(3),
         }
     }
 }
@@ -92,8 +98,13 @@ pub(crate) struct Signals {
 const COMPETING_LOW_LOSS: f64 = 0.02;
 /// Loss-based mode above this loss cuts the target.
 const COMPETING_HIGH_LOSS: f64 = 0.1;
-/// Growth per second in competing mode (GCC's loss-based increase).
+/// Growth per second in competing mode at least (GCC's loss-based increase);
+/// at low rates a TCP-like packet per round trip per round trip is more.
 const COMPETING_GROWTH: f64 = 0.08;
+/// A cut counts as ineffective if the queue grew by more than this since it.
+const QUEUE_GREW: Duration = Duration::from_millis(5);
+/// The two-packet standing-queue mark is capped at this.
+const QUEUE_HIGH_CAP: Duration = Duration::from_millis(60);
 /// The loss window; loss-based cuts are spaced by at least this.
 const LOSS_WINDOW: Duration = Duration::from_secs(1);
 /// A standing queue below this means the path has room to spare.
@@ -167,9 +178,17 @@ pub(crate) struct RateControl {
     last_update: Option<Instant>,
     last_cut: Option<Instant>,
     grow_since: Instant,
-    high_queue_since: Option<Instant>,
-    cuts_in_high_queue: u32,
+    /// The queue when the last cut was made.
+    queue_at_cut: Duration,
+    /// Cuts in a row after which the queue kept growing.
+    ineffective_cuts: u32,
+    /// In competing mode, since when the queue has been low.
+    quiet_since: Option<Instant>,
+    /// Since when the queue has stayed above the standing-queue mark.
+    high_since: Option<Instant>,
     drain_test: DrainTest,
+    /// The standing queue in the latest report.
+    queue: Duration,
 }
 
 impl RateControl {
@@ -191,9 +210,12 @@ impl RateControl {
             last_update: None,
             last_cut: None,
             grow_since: now,
-            high_queue_since: None,
-            cuts_in_high_queue: 0,
+            queue_at_cut: Duration::ZERO,
+            ineffective_cuts: 0,
+            quiet_since: None,
+            high_since: None,
             drain_test: DrainTest::Idle,
+            queue: Duration::ZERO,
         }
     }
 
@@ -224,6 +246,7 @@ impl RateControl {
             .map_or(0.0, |l| secs(now.saturating_duration_since(l)).min(0.5));
         self.last_update = Some(now);
         let queue = s.queue.unwrap_or(Duration::ZERO);
+        self.queue = queue;
         self.track_competition(queue, now);
         match self.mode {
             Mode::Delay => self.delay_mode(s, queue, dt, now),
@@ -233,26 +256,31 @@ impl RateControl {
     }
 
     fn track_competition(&mut self, queue: Duration, now: Instant) {
-        if queue > self.queue_high() {
-            self.high_queue_since.get_or_insert(now);
-        } else {
-            // Our own queue dips below the mark between cuts; a competitor's does not.
-            self.high_queue_since = None;
-            self.cuts_in_high_queue = 0;
-        }
         match self.mode {
             Mode::Delay => {
+                if queue > self.queue_high() {
+                    self.high_since.get_or_insert(now);
+                } else {
+                    self.high_since = None;
+                }
                 let persistent = self
-                    .high_queue_since
+                    .high_since
                     .is_some_and(|t| now >= t + self.tuning.competing_after);
-                if persistent && self.cuts_in_high_queue >= self.tuning.competing_cuts {
+                if persistent && self.ineffective_cuts >= self.tuning.competing_cuts {
                     self.mode = Mode::Competing;
                     self.link = None;
+                    self.quiet_since = None;
                     self.drain_test = DrainTest::Due(now + DRAIN_TEST_EVERY);
                 }
             }
             Mode::Competing => {
-                if queue < QUEUE_LOW {
+                if queue >= QUEUE_LOW {
+                    self.quiet_since = None;
+                } else if let DrainTest::Running { .. } = self.drain_test {
+                    // We stepped aside and the queue emptied: it was ours.
+                    self.leave_competing(now);
+                } else if now >= *self.quiet_since.get_or_insert(now) + self.tuning.competing_quiet
+                {
                     self.leave_competing(now);
                 }
             }
@@ -345,7 +373,11 @@ impl RateControl {
                 self.cut_to(self.target * (1.0 - 0.5 * s.loss), now);
             }
         } else if s.loss < COMPETING_LOW_LOSS && !s.app_limited {
-            self.grow(COMPETING_GROWTH * dt, s.delivered);
+            // As fast as a TCP flow on the same path: a packet per round trip, per round trip.
+            let rtt = secs(s.rtt).max(0.05);
+            let per_rtt = f64::from(self.tuning.creep_packet) * 8.0 / (rtt * rtt);
+            let growth = COMPETING_GROWTH.max(per_rtt / self.target.max(1.0));
+            self.grow(growth * dt, s.delivered);
         }
     }
 
@@ -354,7 +386,7 @@ impl RateControl {
         let packets = 2.0 * f64::from(self.tuning.creep_packet) * 8.0 / self.target.max(1.0);
         // Saturating: an absurd creep packet at a tiny rate is just "never".
         let packets = Duration::from_micros((packets * 1e6) as u64);
-        self.tuning.queue_high.max(packets)
+        self.tuning.queue_high.max(packets.min(QUEUE_HIGH_CAP))
     }
 
     fn leave_competing(&mut self, now: Instant) {
@@ -365,8 +397,8 @@ impl RateControl {
         self.mode = Mode::Delay;
         self.drain_test = DrainTest::Idle;
         self.grow_since = now;
-        self.high_queue_since = None;
-        self.cuts_in_high_queue = 0;
+        self.ineffective_cuts = 0;
+        self.high_since = None;
     }
 
     fn grow(&mut self, fraction: f64, delivered: Option<Bitrate>) {
@@ -379,12 +411,15 @@ impl RateControl {
     }
 
     fn cut_to(&mut self, rate: f64, now: Instant) {
+        if self.last_cut.is_some() && self.queue > self.queue_at_cut + QUEUE_GREW {
+            self.ineffective_cuts = self.ineffective_cuts.saturating_add(1);
+        } else {
+            self.ineffective_cuts = 0;
+        }
+        self.queue_at_cut = self.queue;
         self.target = self.target.min(rate);
         self.last_cut = Some(now);
         self.grow_since = now;
-        if self.high_queue_since.is_some() {
-            self.cuts_in_high_queue = self.cuts_in_high_queue.saturating_add(1);
-        }
     }
 
     fn measured_capacity(&mut self, delivered: f64) {
