@@ -1,6 +1,7 @@
 //! Checks shared by the fuzz targets and by `onbeat-tests`, which replays the
 //! checked-in corpus on stable.
 
+pub mod bitrate;
 pub mod bytes;
 pub mod client;
 pub mod clock;

@@ -5,6 +5,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+#[path = "../../fuzz/src/bitrate.rs"]
+mod bitrate;
 #[path = "../../fuzz/src/bytes.rs"]
 mod bytes;
 #[path = "../../fuzz/src/client.rs"]
@@ -60,4 +62,9 @@ fn hub_ops_corpus() {
 #[test]
 fn client_session_corpus() {
     replay("client_session", client::run);
+}
+
+#[test]
+fn bitrate_feedback_corpus() {
+    replay("bitrate_feedback", bitrate::run);
 }

@@ -44,7 +44,7 @@ impl AckedRate {
         match newest {
             Some(n) if index <= n => {
                 // Reordered across bins: credit the bin it belongs to if kept.
-                if let Some(bin) = self.bins.iter_mut().find(|b| b.index == index) {
+                if let Some(bin) = self.bins.iter_mut().rev().find(|b| b.index == index) {
                     bin.bytes += u64::from(size);
                     bin.packets += 1;
                 }

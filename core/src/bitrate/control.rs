@@ -12,8 +12,8 @@
 //!   excursions while new capacity is found within seconds. Below the
 //!   capacity last measured, it climbs back at the fastest rate. Random loss
 //!   without a queue is ignored; only heavy loss cuts.
-//! - **Competing mode**. A queue that stays high through several cuts is not
-//!   ours: a loss-based flow (TCP) shares the bottleneck and keeps it full.
+//! - **Competing mode**. A queue that keeps growing through several cuts is
+//!   not ours: a loss-based flow (TCP) shares the bottleneck and fills it.
 //!   Yielding to it would starve us, so delay signals are ignored and the
 //!   target follows loss instead, as GCC's loss-based controller does, until
 //!   the queue empties again.
@@ -25,7 +25,9 @@ use crate::time::{Duration, Instant};
 /// Knobs of the rate controller.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ControlTuning {
-    /// A standing queue above this is congestion even with a flat trend.
+    /// A standing queue above this is congestion even with a flat trend
+    /// (or above two packets' worth at the current rate, if that is
+    /// longer: at low rates a packet or two always waits).
     pub queue_high: Duration,
     /// A cut aims to drain the standing queue within this long.
     pub drain: Duration,
@@ -33,7 +35,10 @@ pub struct ControlTuning {
     pub min_cut: f64,
     /// Largest cut, as a fraction of the delivered rate.
     pub max_cut: f64,
-    /// Growth per second right after a cut.
+    /// Near the capacity measured at the last cuts, the target grows by this
+    /// many bytes per response time (a round trip plus 100 ms).
+    pub creep_packet: u32,
+    /// Growth per second once past that capacity without congestion.
     pub growth_start: f64,
     /// How much the growth per second rises for every second without congestion.
     pub growth_accel: f64,
@@ -44,27 +49,34 @@ pub struct ControlTuning {
     pub delivered_headroom: f64,
     /// Loss above this fraction cuts the target even without a queue.
     pub heavy_loss: f64,
-    /// A queue above `queue_high` for this long, through at least
-    /// `competing_cuts` cuts, means a loss-based flow competes.
+    /// A queue above the standing-queue mark for `competing_after`, through
+    /// `competing_cuts` cuts in a row after each of which it still grew,
+    /// means that a loss-based flow competes: our own queue shrinks once we
+    /// cut, a competitor's keeps growing.
     pub competing_after: Duration,
     /// See `competing_after`.
     pub competing_cuts: u32,
+    /// In competing mode, a queue below 10 ms for this long means the
+    /// competitor left.
+    pub competing_quiet: Duration,
 }
 
 impl Default for ControlTuning {
     fn default() -> Self {
         ControlTuning {
-            queue_high: Duration::from_millis(30),
+            queue_high: Duration::from_millis(20),
             drain: Duration::from_millis(500),
-            min_cut: 0.05,
+            min_cut: 0.03,
             max_cut: 0.5,
+            creep_packet: 1_200,
             growth_start: 0.03,
-            growth_accel: 0.2,
+            growth_accel: 0.35,
             growth_max: 0.6,
             delivered_headroom: 1.5,
             heavy_loss: 0.2,
-            competing_after: Duration::from_secs(3),
-            competing_cuts: 3,
+            competing_after: Duration::from_secs(2),
+            competing_cuts: 2,
+            competing_quiet: Duration::from_secs(3),
         }
     }
 }
@@ -86,10 +98,17 @@ pub(crate) struct Signals {
 const COMPETING_LOW_LOSS: f64 = 0.02;
 /// Loss-based mode above this loss cuts the target.
 const COMPETING_HIGH_LOSS: f64 = 0.1;
-/// Growth per second in competing mode (GCC's loss-based increase).
+/// Growth per second in competing mode at least (GCC's loss-based increase);
+/// at low rates a TCP-like packet per round trip per round trip is more.
 const COMPETING_GROWTH: f64 = 0.08;
+/// A cut counts as ineffective if the queue grew by more than this since it.
+const QUEUE_GREW: Duration = Duration::from_millis(5);
+/// The two-packet standing-queue mark is capped at this.
+const QUEUE_HIGH_CAP: Duration = Duration::from_millis(60);
 /// The loss window; loss-based cuts are spaced by at least this.
 const LOSS_WINDOW: Duration = Duration::from_secs(1);
+/// A standing queue below this means the path has room to spare.
+const QUEUE_EMPTY: Duration = Duration::from_millis(5);
 /// A queue below this ends competing mode.
 const QUEUE_LOW: Duration = Duration::from_millis(10);
 /// Responses to a cut take this long on top of the round trip.
@@ -150,6 +169,7 @@ impl Link {
 #[derive(Clone, Debug)]
 pub(crate) struct RateControl {
     tuning: ControlTuning,
+    bounds: (Bitrate, Bitrate),
     min: f64,
     max: f64,
     target: f64,
@@ -158,9 +178,17 @@ pub(crate) struct RateControl {
     last_update: Option<Instant>,
     last_cut: Option<Instant>,
     grow_since: Instant,
-    high_queue_since: Option<Instant>,
-    cuts_in_high_queue: u32,
+    /// The queue when the last cut was made.
+    queue_at_cut: Duration,
+    /// Cuts in a row after which the queue kept growing.
+    ineffective_cuts: u32,
+    /// In competing mode, since when the queue has been low.
+    quiet_since: Option<Instant>,
+    /// Since when the queue has stayed above the standing-queue mark.
+    high_since: Option<Instant>,
     drain_test: DrainTest,
+    /// The standing queue in the latest report.
+    queue: Duration,
 }
 
 impl RateControl {
@@ -173,6 +201,7 @@ impl RateControl {
     ) -> Self {
         RateControl {
             tuning,
+            bounds: (min, max),
             min: min.as_f64(),
             max: max.as_f64(),
             target: start.as_f64(),
@@ -181,14 +210,18 @@ impl RateControl {
             last_update: None,
             last_cut: None,
             grow_since: now,
-            high_queue_since: None,
-            cuts_in_high_queue: 0,
+            queue_at_cut: Duration::ZERO,
+            ineffective_cuts: 0,
+            quiet_since: None,
+            high_since: None,
             drain_test: DrainTest::Idle,
+            queue: Duration::ZERO,
         }
     }
 
     pub fn target(&self) -> Bitrate {
-        Bitrate::from_f64(self.target)
+        // Bounds past 2^53 bit/s are not exact as f64: clamp the integer too.
+        Bitrate::from_f64(self.target).clamp_to(self.bounds.0, self.bounds.1)
     }
 
     pub fn mode(&self) -> Mode {
@@ -213,6 +246,7 @@ impl RateControl {
             .map_or(0.0, |l| secs(now.saturating_duration_since(l)).min(0.5));
         self.last_update = Some(now);
         let queue = s.queue.unwrap_or(Duration::ZERO);
+        self.queue = queue;
         self.track_competition(queue, now);
         match self.mode {
             Mode::Delay => self.delay_mode(s, queue, dt, now),
@@ -222,26 +256,31 @@ impl RateControl {
     }
 
     fn track_competition(&mut self, queue: Duration, now: Instant) {
-        if queue > self.tuning.queue_high {
-            self.high_queue_since.get_or_insert(now);
-        } else {
-            // Our own queue dips below the mark between cuts; a competitor's does not.
-            self.high_queue_since = None;
-            self.cuts_in_high_queue = 0;
-        }
         match self.mode {
             Mode::Delay => {
+                if queue > self.queue_high() {
+                    self.high_since.get_or_insert(now);
+                } else {
+                    self.high_since = None;
+                }
                 let persistent = self
-                    .high_queue_since
+                    .high_since
                     .is_some_and(|t| now >= t + self.tuning.competing_after);
-                if persistent && self.cuts_in_high_queue >= self.tuning.competing_cuts {
+                if persistent && self.ineffective_cuts >= self.tuning.competing_cuts {
                     self.mode = Mode::Competing;
                     self.link = None;
+                    self.quiet_since = None;
                     self.drain_test = DrainTest::Due(now + DRAIN_TEST_EVERY);
                 }
             }
             Mode::Competing => {
-                if queue < QUEUE_LOW {
+                if queue >= QUEUE_LOW {
+                    self.quiet_since = None;
+                } else if let DrainTest::Running { .. } = self.drain_test {
+                    // We stepped aside and the queue emptied: it was ours.
+                    self.leave_competing(now);
+                } else if now >= *self.quiet_since.get_or_insert(now) + self.tuning.competing_quiet
+                {
                     self.leave_competing(now);
                 }
             }
@@ -251,11 +290,11 @@ impl RateControl {
     fn delay_mode(&mut self, s: &Signals, queue: Duration, dt: f64, now: Instant) {
         let response = s.rtt + RESPONSE_EXTRA;
         let can_cut = self.last_cut.is_none_or(|t| now >= t + response);
-        let congested = s.usage == Usage::Over || queue > self.tuning.queue_high;
+        let congested = s.usage == Usage::Over || queue > self.queue_high();
         if congested {
             if can_cut {
                 let mut delivered = s.delivered.map_or(self.target, Bitrate::as_f64);
-                if queue > self.tuning.queue_high.saturating_mul(2) {
+                if queue > self.queue_high().saturating_mul(2) {
                     // A deep queue means capacity fell: the longer window
                     // still remembers the old rate.
                     if let Some(recent) = s.delivered_recent {
@@ -283,11 +322,16 @@ impl RateControl {
                 self.grow_since = now;
                 self.tuning.growth_max
             }
-            Some(l) if self.target < l.mean * 1_000.0 => {
-                // Near the capacity measured at the last cuts: creep, and
-                // accelerate only once past it without congestion.
+            Some(l) if self.target < l.mean * 1_000.0 || queue > QUEUE_EMPTY => {
+                // Near the capacity measured at the last cuts: creep by a
+                // packet per response time, the same for every flow whatever
+                // its rate, so that flows sharing a bottleneck converge to
+                // equal shares (additive increase, multiplicative decrease).
+                // Accelerate only once past it with the queue empty: spare
+                // room, not just a trend that has not noticed the queue yet.
                 self.grow_since = now;
-                self.tuning.growth_start
+                let response = secs(s.rtt + RESPONSE_EXTRA);
+                f64::from(self.tuning.creep_packet) * 8.0 / response / self.target.max(1.0)
             }
             _ => {
                 let t = secs(now.saturating_duration_since(self.grow_since));
@@ -329,8 +373,20 @@ impl RateControl {
                 self.cut_to(self.target * (1.0 - 0.5 * s.loss), now);
             }
         } else if s.loss < COMPETING_LOW_LOSS && !s.app_limited {
-            self.grow(COMPETING_GROWTH * dt, s.delivered);
+            // As fast as a TCP flow on the same path: a packet per round trip, per round trip.
+            let rtt = secs(s.rtt).max(0.05);
+            let per_rtt = f64::from(self.tuning.creep_packet) * 8.0 / (rtt * rtt);
+            let growth = COMPETING_GROWTH.max(per_rtt / self.target.max(1.0));
+            self.grow(growth * dt, s.delivered);
         }
+    }
+
+    /// The standing queue that counts as congestion at the current rate.
+    fn queue_high(&self) -> Duration {
+        let packets = 2.0 * f64::from(self.tuning.creep_packet) * 8.0 / self.target.max(1.0);
+        // Saturating: an absurd creep packet at a tiny rate is just "never".
+        let packets = Duration::from_micros((packets * 1e6) as u64);
+        self.tuning.queue_high.max(packets.min(QUEUE_HIGH_CAP))
     }
 
     fn leave_competing(&mut self, now: Instant) {
@@ -341,8 +397,8 @@ impl RateControl {
         self.mode = Mode::Delay;
         self.drain_test = DrainTest::Idle;
         self.grow_since = now;
-        self.high_queue_since = None;
-        self.cuts_in_high_queue = 0;
+        self.ineffective_cuts = 0;
+        self.high_since = None;
     }
 
     fn grow(&mut self, fraction: f64, delivered: Option<Bitrate>) {
@@ -355,12 +411,15 @@ impl RateControl {
     }
 
     fn cut_to(&mut self, rate: f64, now: Instant) {
+        if self.last_cut.is_some() && self.queue > self.queue_at_cut + QUEUE_GREW {
+            self.ineffective_cuts = self.ineffective_cuts.saturating_add(1);
+        } else {
+            self.ineffective_cuts = 0;
+        }
+        self.queue_at_cut = self.queue;
         self.target = self.target.min(rate);
         self.last_cut = Some(now);
         self.grow_since = now;
-        if self.high_queue_since.is_some() {
-            self.cuts_in_high_queue = self.cuts_in_high_queue.saturating_add(1);
-        }
     }
 
     fn measured_capacity(&mut self, delivered: f64) {

@@ -36,9 +36,9 @@ fn follows_capacity_steps_down_and_up() {
     let link = rfc8867_steps();
     let run = link.run(&mut estimator(), 100);
     let up = run
-        .first_after(40.0, |s| s.1 as f64 >= 0.9 * 2_500_000.0)
+        .first_after(40.0, |s| s.target as f64 >= 0.9 * 2_500_000.0)
         .unwrap();
-    let down = run.first_after(60.5, |s| s.3 < 50_000).unwrap() + 0.5;
+    let down = run.first_after(60.5, |s| s.queue < 50_000).unwrap() + 0.5;
     let util = run.utilization(0.0, 100.0);
     let p95 = run.p95_queue_ms(0.0, 100.0);
     std::println!(
@@ -69,17 +69,58 @@ fn random_loss_without_a_queue_keeps_most_of_the_capacity() {
 }
 
 #[test]
+fn two_flows_share_a_link_fairly() {
+    let link = Link::constant(2_000_000);
+    let (mut a, mut b) = (estimator(), estimator());
+    let run = link.run_with(&mut a, Some(&mut b), false, 60);
+    let (x, y) = (
+        run.mean_delivered(Some(0), 20.0, 60.0),
+        run.mean_delivered(Some(1), 20.0, 60.0),
+    );
+    let jain = (x + y) * (x + y) / (2.0 * (x * x + y * y));
+    let util = run.utilization(20.0, 60.0);
+    std::println!(
+        "two flows on 2 Mbit/s: {x:.0} and {y:.0} bit/s, Jain {jain:.3}, utilization {util:.3}"
+    );
+    assert!(jain >= 0.95, "Jain {jain}");
+    assert!(util >= 0.85, "utilization {util}");
+}
+
+#[test]
+fn keeps_a_share_against_a_tcp_like_flow() {
+    let link = Link::constant(2_000_000);
+    let mut a = estimator();
+    let run = link.run_with(&mut a, None, true, 60);
+    let ours = run.mean_delivered(Some(0), 10.0, 60.0);
+    let tcp = run.mean_delivered(None, 10.0, 60.0);
+    let share = ours / (ours + tcp);
+    let worst = run.samples[100..]
+        .iter()
+        .map(|s| s.delivered[0])
+        .min()
+        .unwrap_or(0);
+    std::println!(
+        "against TCP on 2 Mbit/s: {ours:.0} vs {tcp:.0} bit/s, share {share:.3}, worst 100 ms {worst} bit/s, competing {}",
+        a.competing()
+    );
+    assert!(share >= 0.25, "share {share}");
+}
+
+#[test]
 #[ignore = "prints a timeline for tuning"]
 fn print_timeline() {
-    let run = rfc8867_steps().run(&mut estimator(), 100);
+    let link = Link::constant(2_000_000);
+    let mut a = estimator();
+    let run = link.run_with(&mut a, None, true, 60);
     for s in run.samples.iter().step_by(2) {
         std::println!(
-            "{:6.1} target {:8} cap {:8} queue {:4} ms delivered {:8}",
-            s.0 as f64 / 1e6,
-            s.1,
-            s.2,
-            s.3 / 1000,
-            s.4
+            "{:6.1} target {:8} cap {:8} queue {:4} ms ours {:8} tcp {:8}",
+            s.t as f64 / 1e6,
+            s.target,
+            s.capacity,
+            s.queue / 1000,
+            s.delivered[0],
+            s.tcp
         );
     }
 }

@@ -60,7 +60,7 @@ fn initial_probes_find_a_fast_link_within_two_seconds() {
     let mut e = estimator();
     let run = link.run(&mut e, 3);
     let at = run
-        .first_after(0.0, |s| s.1 >= 1_500_000)
+        .first_after(0.0, |s| s.target >= 1_500_000)
         .expect("reached half the link");
     assert!(at <= 2.0, "reached 1.5 Mbit/s after {at} s");
 }
