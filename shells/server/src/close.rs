@@ -60,6 +60,7 @@ pub fn error_frame(codec: Codec, code: ErrorCode, message: &str) -> Bytes {
         code,
         request: None,
         message: text,
+        topic: None,
     });
     match codec {
         Codec::Postcard => {
