@@ -189,6 +189,9 @@ pub(crate) struct RateControl {
     drain_test: DrainTest,
     /// The standing queue in the latest report.
     queue: Duration,
+    /// Since when the target has been growing past the measured capacity
+    /// with the queue empty: looking for new capacity.
+    seeking_since: Option<Instant>,
 }
 
 impl RateControl {
@@ -216,6 +219,7 @@ impl RateControl {
             high_since: None,
             drain_test: DrainTest::Idle,
             queue: Duration::ZERO,
+            seeking_since: None,
         }
     }
 
@@ -226,6 +230,12 @@ impl RateControl {
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// Since when the controller has been growing into apparently free
+    /// capacity (past the last measured capacity, with no queue).
+    pub fn seeking_since(&self) -> Option<Instant> {
+        self.seeking_since
     }
 
     /// Sets the target directly (a probe proved a higher rate, or feedback
@@ -317,6 +327,7 @@ impl RateControl {
             // Draining, or nothing to learn from: hold.
             return;
         }
+        let seeking = self.seeking_since.take();
         let growth = match self.link {
             Some(l) if l.well_below(self.target) => {
                 self.grow_since = now;
@@ -334,6 +345,7 @@ impl RateControl {
                 f64::from(self.tuning.creep_packet) * 8.0 / response / self.target.max(1.0)
             }
             _ => {
+                self.seeking_since = Some(seeking.unwrap_or(now));
                 let t = secs(now.saturating_duration_since(self.grow_since));
                 (self.tuning.growth_start + self.tuning.growth_accel * t)
                     .min(self.tuning.growth_max)
@@ -411,6 +423,7 @@ impl RateControl {
     }
 
     fn cut_to(&mut self, rate: f64, now: Instant) {
+        self.seeking_since = None;
         if self.last_cut.is_some() && self.queue > self.queue_at_cut + QUEUE_GREW {
             self.ineffective_cuts = self.ineffective_cuts.saturating_add(1);
         } else {

@@ -28,6 +28,11 @@ const RTT_CAP: Duration = Duration::from_secs(1);
 const ALR_PROBE_SPACING: Duration = Duration::from_secs(5);
 /// A confirmed probe lifts the target to this fraction of what it measured.
 const PROBE_TAKE: f64 = 0.9;
+/// Growing into free capacity for this long asks for a probe at twice the
+/// target, to find out at once how much there is.
+const SEEK_PROBE_AFTER: Duration = Duration::from_millis(500);
+/// Probes while seeking are at least this far apart.
+const SEEK_PROBE_SPACING: Duration = Duration::from_secs(1);
 
 /// How an [`Estimator`] behaves.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -258,6 +263,17 @@ impl Estimator {
                 app_limited: self.app_limited,
             };
             self.control.update(&signals, now);
+            let seeking = self
+                .control
+                .seeking_since()
+                .is_some_and(|t| now >= t + SEEK_PROBE_AFTER);
+            let spaced = self
+                .last_probe
+                .is_none_or(|t| now >= t + SEEK_PROBE_SPACING);
+            if seeking && spaced && self.probes.expiry().is_none() {
+                let rate = Bitrate::from_bps(self.target().bps().saturating_mul(2));
+                self.probe(rate, now);
+            }
         }
         self.finish_probes(now);
     }
