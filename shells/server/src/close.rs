@@ -92,7 +92,7 @@ mod tests {
         let json = error_frame(Codec::Json, ErrorCode::Unauthorized, "token expired");
         assert_eq!(
             &json[..],
-            br#"{"error":{"code":"unauthorized","request":null,"message":"token expired"}}"#
+            br#"{"error":{"code":"unauthorized","request":null,"message":"token expired","topic":null}}"#
         );
         let long = "é".repeat(300);
         let frame = error_frame(Codec::Postcard, ErrorCode::BadFrame, &long);
