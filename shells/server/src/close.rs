@@ -96,8 +96,10 @@ mod tests {
         );
         let long = "é".repeat(300);
         let frame = error_frame(Codec::Postcard, ErrorCode::BadFrame, &long);
-        // variant 9, code 0, no request, then a 2-byte varint length of 256.
+        // variant 9, code 0, no request, a 2-byte varint length of 256, the
+        // 256 bytes of text, then no topic.
         assert_eq!(&frame[..5], &[9, 0, 0, 0x80, 0x02]);
-        assert_eq!(frame.len(), 5 + 256);
+        assert_eq!(frame.len(), 5 + 256 + 1);
+        assert_eq!(frame[5 + 256], 0);
     }
 }
