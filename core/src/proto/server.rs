@@ -46,6 +46,32 @@ pub enum ServerMsg<'a> {
     Error(ErrorMsg),
 }
 
+#[cfg(feature = "alloc")]
+impl ServerMsg<'_> {
+    /// The message owning its payload (the only part that can borrow from
+    /// the frame it was decoded from).
+    pub fn into_owned(self) -> ServerMsg<'static> {
+        match self {
+            ServerMsg::Deliver(d) => ServerMsg::Deliver(Deliver {
+                topic: d.topic,
+                epoch: d.epoch,
+                offset: d.offset,
+                at: d.at,
+                data: d.data.into_owned(),
+            }),
+            ServerMsg::Welcome(m) => ServerMsg::Welcome(m),
+            ServerMsg::Pong(m) => ServerMsg::Pong(m),
+            ServerMsg::Subscribed(m) => ServerMsg::Subscribed(m),
+            ServerMsg::Gap(m) => ServerMsg::Gap(m),
+            ServerMsg::PublishAck(m) => ServerMsg::PublishAck(m),
+            ServerMsg::InputResult(m) => ServerMsg::InputResult(m),
+            ServerMsg::Phase(m) => ServerMsg::Phase(m),
+            ServerMsg::Presence(m) => ServerMsg::Presence(m),
+            ServerMsg::Error(m) => ServerMsg::Error(m),
+        }
+    }
+}
+
 /// `welcome`: the answer to `hello`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Welcome {

@@ -16,8 +16,8 @@ use alloc::vec::Vec;
 use super::*;
 use crate::proto::codec::{decode_json, decode_postcard};
 use crate::proto::{
-    ClientMsg, Deliver, Hello, Payload, Position, PresenceEvent, Publish, RejectCode, ServerMsg,
-    Subscribe, Token, Welcome,
+    ClientMsg, Hello, Payload, Position, PresenceEvent, Publish, RejectCode, ServerMsg, Subscribe,
+    Token, Welcome,
 };
 use crate::time::{Duration, Instant};
 
@@ -242,7 +242,7 @@ impl Shell {
                 Codec::Json => decode_json(&f).unwrap(),
                 Codec::Postcard => decode_postcard(&f).unwrap(),
             };
-            self.inbox.entry(conn).or_default().push(own(msg));
+            self.inbox.entry(conn).or_default().push(msg.into_owned());
             self.raw.entry(conn).or_default().push(f);
         }
     }
@@ -262,28 +262,6 @@ impl Shell {
                 _ => None,
             })
             .collect()
-    }
-}
-
-/// A received message that no longer borrows its frame.
-fn own(msg: ServerMsg<'_>) -> ServerMsg<'static> {
-    match msg {
-        ServerMsg::Deliver(d) => ServerMsg::Deliver(Deliver {
-            topic: d.topic,
-            epoch: d.epoch,
-            offset: d.offset,
-            at: d.at,
-            data: d.data.into_owned(),
-        }),
-        ServerMsg::Welcome(m) => ServerMsg::Welcome(m),
-        ServerMsg::Pong(m) => ServerMsg::Pong(m),
-        ServerMsg::Subscribed(m) => ServerMsg::Subscribed(m),
-        ServerMsg::Gap(m) => ServerMsg::Gap(m),
-        ServerMsg::PublishAck(m) => ServerMsg::PublishAck(m),
-        ServerMsg::InputResult(m) => ServerMsg::InputResult(m),
-        ServerMsg::Phase(m) => ServerMsg::Phase(m),
-        ServerMsg::Presence(m) => ServerMsg::Presence(m),
-        ServerMsg::Error(m) => ServerMsg::Error(m),
     }
 }
 

@@ -3,8 +3,8 @@
 
 use onbeat_core::Duration;
 use onbeat_core::dispatch::{ClientError, ClientEvent, ClientOutput, Codec, StreamError};
-use onbeat_core::proto::codec::{decode_json, decode_postcard, encode_json, encode_postcard};
-use onbeat_core::proto::{ClientMsg, ServerMsg};
+use onbeat_core::proto::codec::{encode_json, encode_postcard};
+use onbeat_core::proto::{ClientMsg, DecodeError, ServerMsg};
 
 use super::Tamper;
 use super::checks::Check;
@@ -216,7 +216,14 @@ impl World {
                 break;
             };
             match item {
-                Item::Frame(down) => self.client_receive(i, &down.frame, down.pulled_at),
+                Item::Frame(down) => {
+                    // Taken out while the message it lends is handled.
+                    let mut decoded = std::mem::take(&mut self.decoded);
+                    let json = self.clients[i].params.json;
+                    let msg = decoded.get(&down.frame, json);
+                    self.client_receive(i, msg, down.pulled_at);
+                    self.decoded = decoded;
+                }
                 Item::Fin => {
                     self.clients[i].conn = None;
                     self.connect_failed(i);
@@ -231,19 +238,19 @@ impl World {
         }
     }
 
-    fn client_receive(&mut self, i: usize, frame: &[u8], pulled_at: onbeat_core::Instant) {
-        let msg = if self.clients[i].params.json {
-            decode_json::<ServerMsg<'_>>(frame)
-        } else {
-            decode_postcard::<ServerMsg<'_>>(frame)
-        };
+    fn client_receive(
+        &mut self,
+        i: usize,
+        msg: Result<&ServerMsg<'_>, DecodeError>,
+        pulled_at: onbeat_core::Instant,
+    ) {
         let now = self.sim.now();
         let Ok(msg) = msg else {
             return self.v.add(Check::Protocol, self.seed, Some(i), now, || {
                 "undecodable frame".into()
             });
         };
-        if let ServerMsg::Deliver(d) = &msg {
+        if let ServerMsg::Deliver(d) = msg {
             if let Some(at) = d.at.filter(|at| *at > pulled_at) {
                 self.v.add(Check::Timed, self.seed, Some(i), now, || {
                     format!(
@@ -268,7 +275,7 @@ impl World {
         let Some(s) = self.clients[i].session.as_mut() else {
             return;
         };
-        if let Err(e) = s.handle_message(&msg, local) {
+        if let Err(e) = s.handle_message(msg, local) {
             // Expected: frames in flight for a topic just left, and the
             // second answer to a request resent after a resume.
             let broken = !matches!(

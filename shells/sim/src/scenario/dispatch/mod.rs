@@ -13,6 +13,7 @@ mod app;
 pub mod checks;
 pub mod cli;
 mod client_shell;
+mod decoded;
 mod end;
 mod hub_shell;
 pub mod logic;

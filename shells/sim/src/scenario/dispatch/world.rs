@@ -123,6 +123,8 @@ pub struct World {
     pub n: Counters,
     /// Reused by every pull, so that writing allocates nothing.
     pub batch: Vec<Frame>,
+    /// Frames the clients decoded, shared by those that read the same one.
+    pub decoded: super::decoded::Decoded,
     pub tamper: Tamper,
     pub tampered: bool,
 }
@@ -200,6 +202,7 @@ impl World {
             v: Violations::default(),
             n: Counters::default(),
             batch: Vec::with_capacity(64),
+            decoded: Default::default(),
             tamper,
             tampered: false,
         };
