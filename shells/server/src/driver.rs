@@ -25,6 +25,7 @@ use smol::channel::{Receiver, Sender};
 use crate::clock::ServerClock;
 use crate::close;
 use crate::metrics::Metrics;
+use crate::outbox::Posting;
 
 /// A message from a connection to the hub.
 pub(crate) enum ToHub {
@@ -121,6 +122,7 @@ pub(crate) struct Driver {
     metrics: Arc<Metrics>,
     batch_bytes: usize,
     conns: HashMap<ConnId, Conn>,
+    posting: Posting,
     shutting_down: bool,
 }
 
@@ -130,6 +132,7 @@ impl Driver {
         clock: ServerClock,
         metrics: Arc<Metrics>,
         batch_bytes: usize,
+        posting: Posting,
     ) -> Self {
         Driver {
             hub,
@@ -137,56 +140,68 @@ impl Driver {
             metrics,
             batch_bytes,
             conns: HashMap::new(),
+            posting,
             shutting_down: false,
         }
     }
 
     /// Runs until [`ToHub::Stop`] or until every sender is gone.
-    pub(crate) fn run(mut self, rx: Receiver<ToHub>) {
-        smol::block_on(async move {
-            loop {
-                let deadline = self.hub.poll_timeout();
-                let msg = match deadline {
-                    Some(at) => {
-                        let timer = async {
-                            smol::Timer::at(self.clock.std_instant(at)).await;
-                            None
-                        };
-                        smol::future::or(async { Some(rx.recv().await) }, timer).await
-                    }
-                    None => Some(rx.recv().await),
-                };
-                let mut next = msg;
-                // Takes what else is waiting before looking at the clock and
-                // the outputs again, so a burst costs one pass.
-                for _ in 0..256 {
-                    match next.take() {
-                        Some(Ok(ToHub::Stop)) | Some(Err(_)) => return,
-                        Some(Ok(m)) => self.on_message(m),
-                        None => {}
-                    }
-                    match rx.try_recv() {
-                        Ok(m) => next = Some(Ok(m)),
-                        Err(_) => break,
-                    }
+    pub(crate) async fn run(mut self, rx: Receiver<ToHub>) {
+        // One timer, moved only when the hub's deadline moves: arming a
+        // reactor timer is a system call.
+        let mut timer = smol::Timer::never();
+        let mut armed = None;
+        loop {
+            let deadline = self.hub.poll_timeout();
+            if deadline != armed {
+                match deadline {
+                    Some(at) => timer.set_at(self.clock.std_instant(at)),
+                    None => timer = smol::Timer::never(),
                 }
-                if let Some(m) = next {
-                    match m {
-                        Ok(ToHub::Stop) | Err(_) => return,
-                        Ok(m) => self.on_message(m),
-                    }
-                }
-                let now = self.clock.now();
-                if self.hub.poll_timeout().is_some_and(|at| at <= now) {
-                    self.hub.handle_timeout(now);
-                }
-                self.drain_outputs();
-                self.metrics
-                    .hub_sessions
-                    .set(self.hub.session_count() as i64);
-                self.metrics.hub_timed.set(self.hub.timed_count() as i64);
+                armed = deadline;
             }
-        });
+            let mut next = smol::future::or(async { Some(rx.recv().await) }, async {
+                (&mut timer).await;
+                None
+            })
+            .await;
+            if next.is_none() {
+                // Fired: a timer fires once, so re-arm next time round.
+                armed = None;
+            }
+            // Takes what else is waiting before looking at the clock and
+            // the outputs again, so a burst costs one pass.
+            for _ in 0..256 {
+                match next.take() {
+                    Some(Ok(ToHub::Stop)) | Some(Err(_)) => return self.posting.post(),
+                    Some(Ok(m)) => self.on_message(m),
+                    None => {}
+                }
+                match rx.try_recv() {
+                    Ok(m) => next = Some(Ok(m)),
+                    Err(_) => break,
+                }
+            }
+            if let Some(m) = next {
+                match m {
+                    Ok(ToHub::Stop) | Err(_) => return self.posting.post(),
+                    Ok(m) => self.on_message(m),
+                }
+            }
+            let now = self.clock.now();
+            if self.hub.poll_timeout().is_some_and(|at| at <= now) {
+                self.hub.handle_timeout(now);
+            }
+            self.drain_outputs();
+            self.posting.post();
+            self.metrics
+                .hub_sessions
+                .set(self.hub.session_count() as i64);
+            self.metrics.hub_timed.set(self.hub.timed_count() as i64);
+            // The hub shares its thread with connections: let them run
+            // between passes even when more messages wait.
+            smol::future::yield_now().await;
+        }
     }
 
     fn on_message(&mut self, msg: ToHub) {
@@ -204,18 +219,21 @@ impl Driver {
                     let last =
                         close::error_frame(codec, ErrorCode::ShuttingDown, "server stopping");
                     self.metrics.error("shutting_down");
-                    let _ = out.try_send(close::shutting_down(last));
+                    self.posting.push(&out, close::shutting_down(last));
                     return;
                 }
                 if let Err(e) = self.hub.handle_connect(conn, caps, codec, now) {
                     let last = close::error_frame(codec, e.code(), &e.to_string());
                     self.metrics.error(e.code().as_str());
                     self.metrics.close("full");
-                    let _ = out.try_send(ToConn::Close {
-                        code: close::TRY_AGAIN_LATER,
-                        reason: "full",
-                        last: Some(last),
-                    });
+                    self.posting.push(
+                        &out,
+                        ToConn::Close {
+                            code: close::TRY_AGAIN_LATER,
+                            reason: "full",
+                            last: Some(last),
+                        },
+                    );
                     return;
                 }
                 self.conns.insert(conn, Conn { out, codec, writer });
@@ -265,8 +283,7 @@ impl Driver {
         }
         c.writer.busy();
         self.metrics.hub_pulled_unwritten.inc_by(batch.len() as i64);
-        // A writer that is gone has its reader report the disconnect.
-        let _ = c.out.try_send(ToConn::Frames(batch));
+        self.posting.push(&c.out, ToConn::Frames(batch));
     }
 
     /// Hands the writer everything still queued, then the close; the hub
@@ -278,9 +295,10 @@ impl Driver {
             while self.hub.pull(conn, &mut rest, usize::MAX) > 0 {}
             if !rest.is_empty() {
                 self.metrics.hub_pulled_unwritten.inc_by(rest.len() as i64);
-                let _ = c.out.try_send(ToConn::Frames(rest));
+                self.posting.push(&c.out, ToConn::Frames(rest));
             }
-            let _ = c.out.try_send(ToConn::Close { code, reason, last });
+            self.posting
+                .push(&c.out, ToConn::Close { code, reason, last });
         }
         self.hub.handle_disconnect(conn, now);
     }

@@ -26,6 +26,7 @@ pub mod demo_token;
 mod driver;
 mod http;
 pub mod metrics;
+mod outbox;
 pub mod rate;
 mod server;
 mod ws;

@@ -23,6 +23,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame};
 use onbeat_core::proto::ErrorCode;
+use smol::Task;
 use smol::channel::{Receiver, Sender};
 use smol::io::{AsyncRead, AsyncWrite};
 
@@ -55,9 +56,24 @@ pub(crate) async fn serve<S>(
     // bounded channel is a few hundred bytes; an unbounded one allocates a
     // 2 KiB block on first use and keeps it.
     let (out_tx, out_rx) = smol::channel::bounded(OUT_MESSAGES);
-    let (mut sink, mut stream) = ws.split();
+    let (sink, mut stream) = ws.split();
     let writer_state = Arc::new(Writer::default());
-    match caps {
+    let Some(executor) = shared.executor.upgrade() else {
+        shared.metrics.connections_open.dec();
+        return;
+    };
+    // The writer is a task of its own: polled with the reader in one task,
+    // every batch the hub handed over also polled the reader, which costs a
+    // failed read and a re-registration with the reactor per write.
+    let writer = |sink, out_rx| {
+        let (shared, state) = (shared.clone(), writer_state.clone());
+        executor.spawn(async move {
+            let mut sink = sink;
+            write(&mut sink, conn, codec, &shared, out_rx, &state).await;
+            sink
+        })
+    };
+    let sink = match caps {
         Ok(caps) => {
             let connect = ToHub::Connect(Box::new(Connect {
                 conn,
@@ -66,12 +82,14 @@ pub(crate) async fn serve<S>(
                 out: out_tx.clone(),
                 writer: writer_state.clone(),
             }));
-            if shared.hub.send(connect).await.is_ok() {
+            let sink = if shared.hub.send(connect).await.is_ok() {
                 let reader = read(&mut stream, conn, codec, &shared, out_tx);
-                let writer = write(&mut sink, conn, codec, &shared, out_rx, &writer_state);
-                both_or_linger(reader, writer).await;
-            }
+                both_or_linger(reader, writer(sink, out_rx)).await
+            } else {
+                Some(sink)
+            };
             let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
+            sink
         }
         Err(why) => {
             tracing::debug!(conn = conn.0, %why, "refused credential");
@@ -84,46 +102,52 @@ pub(crate) async fn serve<S>(
                 last: Some(last),
             });
             drop(out_tx);
-            let writer = write(&mut sink, conn, codec, &shared, out_rx, &writer_state);
-            both_or_linger(drain(&mut stream), writer).await;
+            both_or_linger(drain(&mut stream), writer(sink, out_rx)).await
         }
-    }
+    };
     // Best effort: completes a close handshake the peer started.
-    let _ = smol::future::or(
-        async { SinkExt::close(&mut sink).await.map_err(drop) },
-        async {
-            smol::Timer::after(CLOSE_LINGER).await;
-            Err(())
-        },
-    )
-    .await;
+    if let Some(mut sink) = sink {
+        let _ = smol::future::or(
+            async { SinkExt::close(&mut sink).await.map_err(drop) },
+            async {
+                smol::Timer::after(CLOSE_LINGER).await;
+                Err(())
+            },
+        )
+        .await;
+    }
     shared.metrics.connections_open.dec();
 }
 
-/// Runs a connection's reader and writer until both end; once one has, the
-/// other gets [`CLOSE_LINGER`] to finish (the writer its last frames and the
-/// close, the reader the peer's close reply).
-async fn both_or_linger(reader: impl Future<Output = ()>, writer: impl Future<Output = ()>) {
+/// Runs a connection's reader and its writer task until both end; once one
+/// has, the other gets [`CLOSE_LINGER`] to finish (the writer its last
+/// frames and the close, the reader the peer's close reply). Returns what
+/// the writer gives back, unless it had to be cancelled.
+async fn both_or_linger<W>(reader: impl Future<Output = ()>, mut writer: Task<W>) -> Option<W> {
     let mut reader = pin!(reader);
-    let mut writer = pin!(writer);
-    let reader_first = smol::future::or(
+    let written = smol::future::or(
         async {
             (&mut reader).await;
-            true
+            None
         },
-        async {
-            (&mut writer).await;
-            false
-        },
+        async { Some((&mut writer).await) },
     )
     .await;
-    let linger = async {
-        smol::Timer::after(CLOSE_LINGER).await;
-    };
-    if reader_first {
-        smol::future::or(writer, linger).await;
-    } else {
+    if let Some(w) = written {
+        let linger = async {
+            smol::Timer::after(CLOSE_LINGER).await;
+        };
         smol::future::or(reader, linger).await;
+        return Some(w);
+    }
+    let finished = smol::future::or(async { Some((&mut writer).await) }, async {
+        smol::Timer::after(CLOSE_LINGER).await;
+        None
+    })
+    .await;
+    match finished {
+        Some(w) => Some(w),
+        None => writer.cancel().await,
     }
 }
 

@@ -1,0 +1,81 @@
+//! What the hub thread hands to connections, delivered in one go per pass.
+//!
+//! Waking a connection's writer from the hub thread wakes an executor
+//! thread. Done per connection, a fan-out to a thousand subscribers on one
+//! core became a ping-pong: the woken I/O thread preempted the hub, wrote
+//! one batch, slept, and the hub woke it again for the next connection
+//! (tens of thread switches per published message). Instead the hub queues
+//! every message of a pass here and signals once; a dispatcher task on the
+//! executor hands them to the writers, and its wakes stay on the executor's
+//! own threads.
+
+use std::sync::{Arc, Mutex};
+
+use smol::channel::{Receiver, Sender};
+
+use crate::driver::ToConn;
+
+/// Messages for connections, queued by the hub thread.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    queue: Mutex<Vec<(Sender<ToConn>, ToConn)>>,
+}
+
+/// The hub thread's side: collects a pass's messages, then posts them.
+pub(crate) struct Posting {
+    outbox: Arc<Outbox>,
+    pending: Vec<(Sender<ToConn>, ToConn)>,
+    signal: Sender<()>,
+}
+
+impl Posting {
+    /// Queues `msg` for the connection listening on `out`; it leaves at the
+    /// next [`Posting::post`].
+    pub(crate) fn push(&mut self, out: &Sender<ToConn>, msg: ToConn) {
+        self.pending.push((out.clone(), msg));
+    }
+
+    /// Hands everything queued to the dispatcher, with one wake.
+    pub(crate) fn post(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let was_empty = {
+            let mut queue = self.outbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let was_empty = queue.is_empty();
+            queue.append(&mut self.pending);
+            was_empty
+        };
+        // A full signal channel means a wake is already on its way.
+        if was_empty {
+            let _ = self.signal.try_send(());
+        }
+    }
+}
+
+/// The two ends: the hub thread's [`Posting`], and the dispatcher to run on
+/// the executor (it ends when the `Posting` is dropped).
+pub(crate) fn outbox() -> (Posting, impl Future<Output = ()> + Send + 'static) {
+    let outbox = Arc::new(Outbox::default());
+    let (signal, wake) = smol::channel::bounded(1);
+    let posting = Posting {
+        outbox: outbox.clone(),
+        pending: Vec::new(),
+        signal,
+    };
+    (posting, dispatch(outbox, wake))
+}
+
+async fn dispatch(outbox: Arc<Outbox>, wake: Receiver<()>) {
+    let mut taken = Vec::new();
+    while wake.recv().await.is_ok() {
+        std::mem::swap(
+            &mut taken,
+            &mut *outbox.queue.lock().unwrap_or_else(|e| e.into_inner()),
+        );
+        for (out, msg) in taken.drain(..) {
+            // A writer that is gone has its reader report the disconnect.
+            let _ = out.try_send(msg);
+        }
+    }
+}
