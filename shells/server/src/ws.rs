@@ -40,12 +40,18 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// Serves one upgraded connection until it ends. `caps` is the verified
 /// credential, or why it was refused.
-pub(crate) async fn serve<S>(
+///
+/// A plain function returning the connection's future, so that the future
+/// holds only what a connection needs while it lives: an `async fn` keeps
+/// its arguments (the unsplit WebSocket, the capabilities) for its whole
+/// life, which was a third of an idle connection's task.
+pub(crate) fn serve<S>(
     ws: WebSocketStream<S>,
     codec: Codec,
     caps: Result<Capabilities, String>,
     shared: Arc<Shared>,
-) where
+) -> impl Future<Output = ()> + Send + 'static
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
@@ -56,67 +62,85 @@ pub(crate) async fn serve<S>(
     // bounded channel is a few hundred bytes; an unbounded one allocates a
     // 2 KiB block on first use and keeps it.
     let (out_tx, out_rx) = smol::channel::bounded(OUT_MESSAGES);
-    let (sink, mut stream) = ws.split();
-    let writer_state = Arc::new(Writer::default());
-    let Some(executor) = shared.executor.upgrade() else {
-        shared.metrics.connections_open.dec();
-        return;
-    };
-    // The writer is a task of its own: polled with the reader in one task,
-    // every batch the hub handed over also polled the reader, which costs a
-    // failed read and a re-registration with the reactor per write.
-    let writer = |sink, out_rx| {
-        let (shared, state) = (shared.clone(), writer_state.clone());
-        executor.spawn(async move {
-            let mut sink = sink;
-            write(&mut sink, conn, codec, &shared, out_rx, &state).await;
-            sink
+    let (sink, stream) = ws.split();
+    let state = Arc::new(Writer::default());
+    let connect = caps.map(|caps| {
+        Box::new(Connect {
+            conn,
+            caps,
+            codec,
+            out: out_tx.clone(),
+            writer: state.clone(),
         })
-    };
-    let sink = match caps {
-        Ok(caps) => {
-            let connect = ToHub::Connect(Box::new(Connect {
-                conn,
-                caps,
-                codec,
-                out: out_tx.clone(),
-                writer: writer_state.clone(),
-            }));
-            let sink = if shared.hub.send(connect).await.is_ok() {
-                let reader = read(&mut stream, conn, codec, &shared, out_tx);
-                both_or_linger(reader, writer(sink, out_rx)).await
-            } else {
-                Some(sink)
-            };
-            let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
-            sink
+    });
+    async move {
+        let mut stream = stream;
+        // The writer is a task of its own: polled with the reader in one
+        // task, every batch the hub handed over also polled the reader,
+        // which costs a failed read and a re-registration with the reactor
+        // per write.
+        let writer = match shared.executor.upgrade() {
+            Some(ex) => ex.spawn(write_task(sink, conn, codec, shared.clone(), out_rx, state)),
+            None => {
+                shared.metrics.connections_open.dec();
+                return;
+            }
+        };
+        let sink = match connect {
+            Ok(connect) => {
+                let sink = if shared.hub.send(ToHub::Connect(connect)).await.is_ok() {
+                    let reader = read(&mut stream, conn, codec, &shared, out_tx);
+                    both_or_linger(reader, writer).await
+                } else {
+                    drop(out_tx);
+                    writer.cancel().await
+                };
+                let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
+                sink
+            }
+            Err(why) => {
+                tracing::debug!(conn = conn.0, %why, "refused credential");
+                shared.metrics.error("unauthorized");
+                shared.metrics.close("unauthorized");
+                let last = close::error_frame(codec, ErrorCode::Unauthorized, &why);
+                let _ = out_tx.try_send(ToConn::Close {
+                    code: close::POLICY,
+                    reason: "unauthorized",
+                    last: Some(last),
+                });
+                drop(out_tx);
+                both_or_linger(drain(&mut stream), writer).await
+            }
+        };
+        // Best effort: completes a close handshake the peer started.
+        if let Some(mut sink) = sink {
+            let _ = smol::future::or(
+                async { SinkExt::close(&mut sink).await.map_err(drop) },
+                async {
+                    smol::Timer::after(CLOSE_LINGER).await;
+                    Err(())
+                },
+            )
+            .await;
         }
-        Err(why) => {
-            tracing::debug!(conn = conn.0, %why, "refused credential");
-            shared.metrics.error("unauthorized");
-            shared.metrics.close("unauthorized");
-            let last = close::error_frame(codec, ErrorCode::Unauthorized, &why);
-            let _ = out_tx.try_send(ToConn::Close {
-                code: close::POLICY,
-                reason: "unauthorized",
-                last: Some(last),
-            });
-            drop(out_tx);
-            both_or_linger(drain(&mut stream), writer(sink, out_rx)).await
-        }
-    };
-    // Best effort: completes a close handshake the peer started.
-    if let Some(mut sink) = sink {
-        let _ = smol::future::or(
-            async { SinkExt::close(&mut sink).await.map_err(drop) },
-            async {
-                smol::Timer::after(CLOSE_LINGER).await;
-                Err(())
-            },
-        )
-        .await;
+        shared.metrics.connections_open.dec();
     }
-    shared.metrics.connections_open.dec();
+}
+
+/// The writer's task: writes until a close, then gives the sink back.
+async fn write_task<S>(
+    mut sink: WebSocketSender<S>,
+    conn: ConnId,
+    codec: Codec,
+    shared: Arc<Shared>,
+    rx: Receiver<ToConn>,
+    state: Arc<Writer>,
+) -> WebSocketSender<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    write(&mut sink, conn, codec, &shared, rx, &state).await;
+    sink
 }
 
 /// Runs a connection's reader and its writer task until both end; once one
