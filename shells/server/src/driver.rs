@@ -1,5 +1,5 @@
-//! The hub's thread: one [`Hub`] driven by messages from connection tasks and
-//! by its own timer.
+//! The hub's task: one [`Hub`] driven by messages from connection tasks and
+//! by its own timer, on the first executor thread (see [`crate::server`]).
 //!
 //! Connections never touch the hub. Their reader tasks send [`ToHub`]
 //! messages over one channel; the hub answers each connection over its own
@@ -100,7 +100,7 @@ impl Writer {
 /// A message from the hub to one connection's writer.
 pub(crate) enum ToConn {
     /// Frames to write, then flush once and call [`Writer::done`].
-    Frames(Vec<Frame>),
+    Frames(Vec<Bytes>),
     /// Write `last` (an `error` frame) if any, then close with `code`.
     Close {
         code: u16,
@@ -115,7 +115,7 @@ struct Conn {
     writer: Arc<Writer>,
 }
 
-/// Owns the hub and everything only the hub thread touches.
+/// Owns the hub and everything only the hub task touches.
 pub(crate) struct Driver {
     hub: Hub,
     clock: ServerClock,
@@ -123,6 +123,10 @@ pub(crate) struct Driver {
     batch_bytes: usize,
     conns: HashMap<ConnId, Conn>,
     posting: Posting,
+    /// What [`Hub::pull`] fills, reused.
+    pulled: Vec<Frame>,
+    /// The last frame handed out, as `Bytes` (see [`Driver::bytes`]).
+    last: Option<Bytes>,
     shutting_down: bool,
 }
 
@@ -141,6 +145,8 @@ impl Driver {
             batch_bytes,
             conns: HashMap::new(),
             posting,
+            pulled: Vec::new(),
+            last: None,
             shutting_down: false,
         }
     }
@@ -277,13 +283,37 @@ impl Driver {
         if !c.writer.ready() {
             return;
         }
-        let mut batch = Vec::new();
-        if self.hub.pull(conn, &mut batch, self.batch_bytes) == 0 {
+        if self.hub.pull(conn, &mut self.pulled, self.batch_bytes) == 0 {
             return;
         }
         c.writer.busy();
+        let out = c.out.clone();
+        let batch = self.take_pulled();
         self.metrics.hub_pulled_unwritten.inc_by(batch.len() as i64);
-        self.posting.push(&c.out, ToConn::Frames(batch));
+        self.posting.push(&out, ToConn::Frames(batch));
+    }
+
+    /// The frames pulled so far, as the writer's `Bytes`.
+    fn take_pulled(&mut self) -> Vec<Bytes> {
+        let mut pulled = std::mem::take(&mut self.pulled);
+        let batch = pulled.drain(..).map(|f| self.bytes(f)).collect();
+        self.pulled = pulled;
+        batch
+    }
+
+    /// `frame` as `Bytes` sharing its memory. A fan-out pulls the same frame
+    /// for every subscriber in a row, so the last one is kept: its clones
+    /// cost a reference count each instead of an allocation each. Comparing
+    /// addresses is sound because the kept `Bytes` keeps that frame alive.
+    fn bytes(&mut self, frame: Frame) -> Bytes {
+        let data = frame.as_ref();
+        let same = |last: &&Bytes| last.as_ptr() == data.as_ptr() && last.len() == data.len();
+        if let Some(last) = self.last.as_ref().filter(same) {
+            return last.clone();
+        }
+        let bytes = Bytes::from_owner(frame);
+        self.last = Some(bytes.clone());
+        bytes
     }
 
     /// Hands the writer everything still queued, then the close; the hub
@@ -291,8 +321,8 @@ impl Driver {
     fn close(&mut self, conn: ConnId, code: u16, reason: &'static str, last: Option<Bytes>) {
         let now = self.clock.now();
         if let Some(c) = self.conns.remove(&conn) {
-            let mut rest = Vec::new();
-            while self.hub.pull(conn, &mut rest, usize::MAX) > 0 {}
+            while self.hub.pull(conn, &mut self.pulled, usize::MAX) > 0 {}
+            let rest = self.take_pulled();
             if !rest.is_empty() {
                 self.metrics.hub_pulled_unwritten.inc_by(rest.len() as i64);
                 self.posting.push(&c.out, ToConn::Frames(rest));

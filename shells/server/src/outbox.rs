@@ -1,13 +1,11 @@
-//! What the hub thread hands to connections, delivered in one go per pass.
+//! What the hub hands to connections, delivered in one go per pass.
 //!
-//! Waking a connection's writer from the hub thread wakes an executor
-//! thread. Done per connection, a fan-out to a thousand subscribers on one
-//! core became a ping-pong: the woken I/O thread preempted the hub, wrote
-//! one batch, slept, and the hub woke it again for the next connection
-//! (tens of thread switches per published message). Instead the hub queues
-//! every message of a pass here and signals once; a dispatcher task on the
-//! executor hands them to the writers, and its wakes stay on the executor's
-//! own threads.
+//! Waking a connection's writer may wake a sleeping executor thread. Done
+//! per connection, a fan-out to a thousand subscribers could become a
+//! ping-pong: the woken thread wrote one batch, slept, and was woken again
+//! for the next connection. Instead the hub queues every message of a pass
+//! here and signals once; a dispatcher task on the executor hands them to
+//! the writers.
 
 use std::sync::{Arc, Mutex};
 
@@ -15,13 +13,13 @@ use smol::channel::{Receiver, Sender};
 
 use crate::driver::ToConn;
 
-/// Messages for connections, queued by the hub thread.
+/// Messages for connections, queued by the hub.
 #[derive(Default)]
 pub(crate) struct Outbox {
     queue: Mutex<Vec<(Sender<ToConn>, ToConn)>>,
 }
 
-/// The hub thread's side: collects a pass's messages, then posts them.
+/// The hub's side: collects a pass's messages, then posts them.
 pub(crate) struct Posting {
     outbox: Arc<Outbox>,
     pending: Vec<(Sender<ToConn>, ToConn)>,
@@ -53,7 +51,7 @@ impl Posting {
     }
 }
 
-/// The two ends: the hub thread's [`Posting`], and the dispatcher to run on
+/// The two ends: the hub's [`Posting`], and the dispatcher to run on
 /// the executor (it ends when the `Posting` is dropped).
 pub(crate) fn outbox() -> (Posting, impl Future<Output = ()> + Send + 'static) {
     let outbox = Arc::new(Outbox::default());

@@ -29,7 +29,7 @@ use crate::driver::{Driver, ToHub};
 use crate::metrics::Metrics;
 use crate::{demo, http};
 
-/// Messages waiting for the hub thread. Each slot is allocated up front.
+/// Messages waiting for the hub. Each slot is allocated up front.
 const HUB_CHANNEL: usize = 8192;
 
 /// What every task of a running server shares.

@@ -21,7 +21,7 @@ use async_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame};
+use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId};
 use onbeat_core::proto::ErrorCode;
 use smol::Task;
 use smol::channel::{Receiver, Sender};
@@ -332,14 +332,10 @@ async fn write<S>(
 /// frames from Rust strings, so they are UTF-8 already, and one frame goes
 /// to every subscriber, so checking it again per connection was a scan of
 /// every delivered byte.
-fn message(frame: Frame, codec: Codec) -> Message {
+fn message(frame: Bytes, codec: Codec) -> Message {
     let data = match codec {
         Codec::Postcard => Data::Binary,
         _ => Data::Text,
     };
-    Message::Frame(WsFrame::message(
-        Bytes::from_owner(frame),
-        OpCode::Data(data),
-        true,
-    ))
+    Message::Frame(WsFrame::message(frame, OpCode::Data(data), true))
 }
