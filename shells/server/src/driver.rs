@@ -2,8 +2,8 @@
 //! by its own timer, on the first executor thread (see [`crate::server`]).
 //!
 //! Connections never touch the hub. Their reader tasks send [`ToHub`]
-//! messages over one channel; the hub answers each connection over its own
-//! channel with [`ToConn`]. A connection has at most one batch in flight: the
+//! messages over one channel; the hub answers each connection through its
+//! [`Mailbox`] with [`ToConn`]. A connection has at most one batch in flight: the
 //! hub pulls a batch (up to `write_batch_bytes`) when the connection's queue
 //! wakes and its writer is idle, the writer writes it with one flush, and
 //! only then is the next batch pulled. The writer says [`ToHub::Written`]
@@ -20,10 +20,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use bytes::Bytes;
 use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame, Hub, HubOutput};
 use onbeat_core::proto::ErrorCode;
-use smol::channel::{Receiver, Sender};
+use smol::channel::Receiver;
 
 use crate::clock::ServerClock;
 use crate::close;
+use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
 use crate::outbox::Posting;
 
@@ -44,13 +45,12 @@ pub(crate) enum ToHub {
     Stop,
 }
 
-/// A connection that opened; the hub talks back on `out`.
+/// A connection that opened; the hub talks back through `mailbox`.
 pub(crate) struct Connect {
     pub(crate) conn: ConnId,
     pub(crate) caps: Capabilities,
     pub(crate) codec: Codec,
-    pub(crate) out: Sender<ToConn>,
-    pub(crate) writer: Arc<Writer>,
+    pub(crate) mailbox: Mailbox,
 }
 
 /// Whether a connection's writer has a batch in flight, shared by the hub
@@ -110,9 +110,8 @@ pub(crate) enum ToConn {
 }
 
 struct Conn {
-    out: Sender<ToConn>,
+    mailbox: Mailbox,
     codec: Codec,
-    writer: Arc<Writer>,
 }
 
 /// Owns the hub and everything only the hub task touches.
@@ -218,14 +217,13 @@ impl Driver {
                     conn,
                     caps,
                     codec,
-                    out,
-                    writer,
+                    mailbox,
                 } = *connect;
                 if self.shutting_down {
                     let last =
                         close::error_frame(codec, ErrorCode::ShuttingDown, "server stopping");
                     self.metrics.error("shutting_down");
-                    self.posting.push(&out, close::shutting_down(last));
+                    self.posting.push(&mailbox, close::shutting_down(last));
                     return;
                 }
                 if let Err(e) = self.hub.handle_connect(conn, caps, codec, now) {
@@ -233,7 +231,7 @@ impl Driver {
                     self.metrics.error(e.code().as_str());
                     self.metrics.close("full");
                     self.posting.push(
-                        &out,
+                        &mailbox,
                         ToConn::Close {
                             code: close::TRY_AGAIN_LATER,
                             reason: "full",
@@ -242,7 +240,7 @@ impl Driver {
                     );
                     return;
                 }
-                self.conns.insert(conn, Conn { out, codec, writer });
+                self.conns.insert(conn, Conn { mailbox, codec });
             }
             ToHub::Frame { conn, data } => {
                 if let Err(e) = self.hub.handle_frame(conn, &data, now) {
@@ -280,17 +278,17 @@ impl Driver {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        if !c.writer.ready() {
+        if !c.mailbox.writer().ready() {
             return;
         }
         if self.hub.pull(conn, &mut self.pulled, self.batch_bytes) == 0 {
             return;
         }
-        c.writer.busy();
-        let out = c.out.clone();
+        c.mailbox.writer().busy();
+        let mailbox = c.mailbox.clone();
         let batch = self.take_pulled();
         self.metrics.hub_pulled_unwritten.inc_by(batch.len() as i64);
-        self.posting.push(&out, ToConn::Frames(batch));
+        self.posting.push(&mailbox, ToConn::Frames(batch));
     }
 
     /// The frames pulled so far, as the writer's `Bytes`.
@@ -325,10 +323,10 @@ impl Driver {
             let rest = self.take_pulled();
             if !rest.is_empty() {
                 self.metrics.hub_pulled_unwritten.inc_by(rest.len() as i64);
-                self.posting.push(&c.out, ToConn::Frames(rest));
+                self.posting.push(&c.mailbox, ToConn::Frames(rest));
             }
             self.posting
-                .push(&c.out, ToConn::Close { code, reason, last });
+                .push(&c.mailbox, ToConn::Close { code, reason, last });
         }
         self.hub.handle_disconnect(conn, now);
     }

@@ -25,6 +25,7 @@ pub mod demo;
 pub mod demo_token;
 mod driver;
 mod http;
+mod mailbox;
 pub mod metrics;
 mod outbox;
 pub mod rate;

@@ -12,25 +12,26 @@ use std::sync::{Arc, Mutex};
 use smol::channel::{Receiver, Sender};
 
 use crate::driver::ToConn;
+use crate::mailbox::Mailbox;
 
 /// Messages for connections, queued by the hub.
 #[derive(Default)]
 pub(crate) struct Outbox {
-    queue: Mutex<Vec<(Sender<ToConn>, ToConn)>>,
+    queue: Mutex<Vec<(Mailbox, ToConn)>>,
 }
 
 /// The hub's side: collects a pass's messages, then posts them.
 pub(crate) struct Posting {
     outbox: Arc<Outbox>,
-    pending: Vec<(Sender<ToConn>, ToConn)>,
+    pending: Vec<(Mailbox, ToConn)>,
     signal: Sender<()>,
 }
 
 impl Posting {
-    /// Queues `msg` for the connection listening on `out`; it leaves at the
+    /// Queues `msg` for the connection behind `mailbox`; it leaves at the
     /// next [`Posting::post`].
-    pub(crate) fn push(&mut self, out: &Sender<ToConn>, msg: ToConn) {
-        self.pending.push((out.clone(), msg));
+    pub(crate) fn push(&mut self, mailbox: &Mailbox, msg: ToConn) {
+        self.pending.push((mailbox.clone(), msg));
     }
 
     /// Hands everything queued to the dispatcher, with one wake.
@@ -71,9 +72,8 @@ async fn dispatch(outbox: Arc<Outbox>, wake: Receiver<()>) {
             &mut taken,
             &mut *outbox.queue.lock().unwrap_or_else(|e| e.into_inner()),
         );
-        for (out, msg) in taken.drain(..) {
-            // A writer that is gone has its reader report the disconnect.
-            let _ = out.try_send(msg);
+        for (mailbox, msg) in taken.drain(..) {
+            mailbox.post(msg);
         }
     }
 }

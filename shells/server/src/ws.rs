@@ -24,16 +24,13 @@ use futures_util::{SinkExt, StreamExt};
 use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId};
 use onbeat_core::proto::ErrorCode;
 use smol::Task;
-use smol::channel::{Receiver, Sender};
 use smol::io::{AsyncRead, AsyncWrite};
 
 use crate::close;
-use crate::driver::{Connect, ToConn, ToHub, Writer};
+use crate::driver::{Connect, ToConn, ToHub};
+use crate::mailbox::{Inbox, Mailbox, mailbox};
 use crate::rate::FrameBudget;
 use crate::server::Shared;
-
-/// See [`serve`].
-const OUT_MESSAGES: usize = 4;
 
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -57,20 +54,14 @@ where
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     shared.metrics.connections_opened.inc();
     shared.metrics.connections_open.inc();
-    // The most a writer can be sent before it reads any: a batch in flight,
-    // what is left at a close, the close, and a reader's own close. A small
-    // bounded channel is a few hundred bytes; an unbounded one allocates a
-    // 2 KiB block on first use and keeps it.
-    let (out_tx, out_rx) = smol::channel::bounded(OUT_MESSAGES);
+    let (mailbox, inbox) = mailbox();
     let (sink, stream) = ws.split();
-    let state = Arc::new(Writer::default());
     let connect = caps.map(|caps| {
         Box::new(Connect {
             conn,
             caps,
             codec,
-            out: out_tx.clone(),
-            writer: state.clone(),
+            mailbox: mailbox.clone(),
         })
     });
     async move {
@@ -80,7 +71,7 @@ where
         // which costs a failed read and a re-registration with the reactor
         // per write.
         let writer = match shared.executor.upgrade() {
-            Some(ex) => ex.spawn(write_task(sink, conn, codec, shared.clone(), out_rx, state)),
+            Some(ex) => ex.spawn(write_task(sink, conn, codec, shared.clone(), inbox)),
             None => {
                 shared.metrics.connections_open.dec();
                 return;
@@ -89,10 +80,10 @@ where
         let sink = match connect {
             Ok(connect) => {
                 let sink = if shared.hub.send(ToHub::Connect(connect)).await.is_ok() {
-                    let reader = read(&mut stream, conn, codec, &shared, out_tx);
+                    let reader = read(&mut stream, conn, codec, &shared, mailbox);
                     both_or_linger(reader, writer).await
                 } else {
-                    drop(out_tx);
+                    drop(mailbox);
                     writer.cancel().await
                 };
                 let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
@@ -103,12 +94,12 @@ where
                 shared.metrics.error("unauthorized");
                 shared.metrics.close("unauthorized");
                 let last = close::error_frame(codec, ErrorCode::Unauthorized, &why);
-                let _ = out_tx.try_send(ToConn::Close {
+                mailbox.post(ToConn::Close {
                     code: close::POLICY,
                     reason: "unauthorized",
                     last: Some(last),
                 });
-                drop(out_tx);
+                drop(mailbox);
                 both_or_linger(drain(&mut stream), writer).await
             }
         };
@@ -133,13 +124,12 @@ async fn write_task<S>(
     conn: ConnId,
     codec: Codec,
     shared: Arc<Shared>,
-    rx: Receiver<ToConn>,
-    state: Arc<Writer>,
+    inbox: Inbox,
 ) -> WebSocketSender<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    write(&mut sink, conn, codec, &shared, rx, &state).await;
+    write(&mut sink, conn, codec, &shared, inbox).await;
     sink
 }
 
@@ -176,13 +166,14 @@ async fn both_or_linger<W>(reader: impl Future<Output = ()>, mut writer: Task<W>
 }
 
 /// Forwards data frames to the hub until the peer closes or breaks a rule.
-/// Dropping `out` when done lets the writer end once the hub lets go too.
+/// Dropping `mailbox` when done lets the writer end once the hub lets go
+/// too.
 async fn read<S>(
     stream: &mut WebSocketReceiver<S>,
     conn: ConnId,
     codec: Codec,
     shared: &Shared,
-    out: Sender<ToConn>,
+    mailbox: Mailbox,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -192,7 +183,7 @@ async fn read<S>(
         shared.metrics.error(code.as_str());
         shared.metrics.close(code.as_str());
         let last = close::error_frame(codec, code, message);
-        let _ = out.try_send(ToConn::Close {
+        mailbox.post(ToConn::Close {
             code: ws_code,
             reason: code.as_str(),
             last: Some(last),
@@ -274,12 +265,11 @@ async fn write<S>(
     conn: ConnId,
     codec: Codec,
     shared: &Shared,
-    rx: Receiver<ToConn>,
-    state: &Writer,
+    inbox: Inbox,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    while let Ok(msg) = rx.recv().await {
+    while let Some(msg) = inbox.recv().await {
         match msg {
             ToConn::Frames(frames) => {
                 let count = frames.len();
@@ -302,7 +292,8 @@ async fn write<S>(
                 shared.metrics.frames_out.inc_by(count as u64);
                 shared.metrics.bytes_out.inc_by(bytes as u64);
                 shared.metrics.writes.inc();
-                if state.done() && shared.hub.send(ToHub::Written { conn }).await.is_err() {
+                if inbox.writer().done() && shared.hub.send(ToHub::Written { conn }).await.is_err()
+                {
                     return;
                 }
             }
