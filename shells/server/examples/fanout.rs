@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The server runs in a child process (this program re-run with `serve`,
-//! one I/O thread plus the hub thread; `FANOUT_THREADS=2` for two I/O
+//! one I/O thread, which also runs the hub; `FANOUT_THREADS=2` for two I/O
 //! threads) so that its RSS is its own; `FANOUT_WRAP="valgrind
 //! --tool=callgrind"` runs it under a tool, stopped with SIGTERM so the
 //! tool writes its report.

@@ -139,7 +139,7 @@ impl Default for LimitsConfig {
             publishes_burst: 100,
             queue_messages: 1024,
             queue_bytes: 1 << 20,
-            read_buffer_bytes: 1024,
+            read_buffer_bytes: 256,
             write_batch_bytes: 64 * 1024,
             max_sessions: 100_000,
             max_subscriptions: 64,

@@ -1,9 +1,9 @@
-//! The hub's thread: one [`Hub`] driven by messages from connection tasks and
-//! by its own timer.
+//! The hub's task: one [`Hub`] driven by messages from connection tasks and
+//! by its own timer, on the first executor thread (see [`crate::server`]).
 //!
 //! Connections never touch the hub. Their reader tasks send [`ToHub`]
-//! messages over one channel; the hub answers each connection over its own
-//! channel with [`ToConn`]. A connection has at most one batch in flight: the
+//! messages over one channel; the hub answers each connection through its
+//! [`Mailbox`] with [`ToConn`]. A connection has at most one batch in flight: the
 //! hub pulls a batch (up to `write_batch_bytes`) when the connection's queue
 //! wakes and its writer is idle, the writer writes it with one flush, and
 //! only then is the next batch pulled. The writer says [`ToHub::Written`]
@@ -20,11 +20,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use bytes::Bytes;
 use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame, Hub, HubOutput};
 use onbeat_core::proto::ErrorCode;
-use smol::channel::{Receiver, Sender};
+use smol::channel::Receiver;
 
 use crate::clock::ServerClock;
 use crate::close;
+use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
+use crate::outbox::Posting;
 
 /// A message from a connection to the hub.
 pub(crate) enum ToHub {
@@ -43,13 +45,12 @@ pub(crate) enum ToHub {
     Stop,
 }
 
-/// A connection that opened; the hub talks back on `out`.
+/// A connection that opened; the hub talks back through `mailbox`.
 pub(crate) struct Connect {
     pub(crate) conn: ConnId,
     pub(crate) caps: Capabilities,
     pub(crate) codec: Codec,
-    pub(crate) out: Sender<ToConn>,
-    pub(crate) writer: Arc<Writer>,
+    pub(crate) mailbox: Mailbox,
 }
 
 /// Whether a connection's writer has a batch in flight, shared by the hub
@@ -99,7 +100,7 @@ impl Writer {
 /// A message from the hub to one connection's writer.
 pub(crate) enum ToConn {
     /// Frames to write, then flush once and call [`Writer::done`].
-    Frames(Vec<Frame>),
+    Frames(Vec<Bytes>),
     /// Write `last` (an `error` frame) if any, then close with `code`.
     Close {
         code: u16,
@@ -109,18 +110,22 @@ pub(crate) enum ToConn {
 }
 
 struct Conn {
-    out: Sender<ToConn>,
+    mailbox: Mailbox,
     codec: Codec,
-    writer: Arc<Writer>,
 }
 
-/// Owns the hub and everything only the hub thread touches.
+/// Owns the hub and everything only the hub task touches.
 pub(crate) struct Driver {
     hub: Hub,
     clock: ServerClock,
     metrics: Arc<Metrics>,
     batch_bytes: usize,
     conns: HashMap<ConnId, Conn>,
+    posting: Posting,
+    /// What [`Hub::pull`] fills, reused.
+    pulled: Vec<Frame>,
+    /// The last frame handed out, as `Bytes` (see [`Driver::bytes`]).
+    last: Option<Bytes>,
     shutting_down: bool,
 }
 
@@ -130,6 +135,7 @@ impl Driver {
         clock: ServerClock,
         metrics: Arc<Metrics>,
         batch_bytes: usize,
+        posting: Posting,
     ) -> Self {
         Driver {
             hub,
@@ -137,56 +143,70 @@ impl Driver {
             metrics,
             batch_bytes,
             conns: HashMap::new(),
+            posting,
+            pulled: Vec::new(),
+            last: None,
             shutting_down: false,
         }
     }
 
     /// Runs until [`ToHub::Stop`] or until every sender is gone.
-    pub(crate) fn run(mut self, rx: Receiver<ToHub>) {
-        smol::block_on(async move {
-            loop {
-                let deadline = self.hub.poll_timeout();
-                let msg = match deadline {
-                    Some(at) => {
-                        let timer = async {
-                            smol::Timer::at(self.clock.std_instant(at)).await;
-                            None
-                        };
-                        smol::future::or(async { Some(rx.recv().await) }, timer).await
-                    }
-                    None => Some(rx.recv().await),
-                };
-                let mut next = msg;
-                // Takes what else is waiting before looking at the clock and
-                // the outputs again, so a burst costs one pass.
-                for _ in 0..256 {
-                    match next.take() {
-                        Some(Ok(ToHub::Stop)) | Some(Err(_)) => return,
-                        Some(Ok(m)) => self.on_message(m),
-                        None => {}
-                    }
-                    match rx.try_recv() {
-                        Ok(m) => next = Some(Ok(m)),
-                        Err(_) => break,
-                    }
+    pub(crate) async fn run(mut self, rx: Receiver<ToHub>) {
+        // One timer, moved only when the hub's deadline moves: arming a
+        // reactor timer is a system call.
+        let mut timer = smol::Timer::never();
+        let mut armed = None;
+        loop {
+            let deadline = self.hub.poll_timeout();
+            if deadline != armed {
+                match deadline {
+                    Some(at) => timer.set_at(self.clock.std_instant(at)),
+                    None => timer = smol::Timer::never(),
                 }
-                if let Some(m) = next {
-                    match m {
-                        Ok(ToHub::Stop) | Err(_) => return,
-                        Ok(m) => self.on_message(m),
-                    }
-                }
-                let now = self.clock.now();
-                if self.hub.poll_timeout().is_some_and(|at| at <= now) {
-                    self.hub.handle_timeout(now);
-                }
-                self.drain_outputs();
-                self.metrics
-                    .hub_sessions
-                    .set(self.hub.session_count() as i64);
-                self.metrics.hub_timed.set(self.hub.timed_count() as i64);
+                armed = deadline;
             }
-        });
+            let mut next = smol::future::or(async { Some(rx.recv().await) }, async {
+                (&mut timer).await;
+                None
+            })
+            .await;
+            if next.is_none() {
+                // Fired: a timer fires once, so re-arm next time round.
+                armed = None;
+            }
+            // Takes what else is waiting before looking at the clock and
+            // the outputs again, so a burst costs one pass.
+            for _ in 0..256 {
+                match next.take() {
+                    Some(Ok(ToHub::Stop)) | Some(Err(_)) => return self.posting.post(),
+                    Some(Ok(m)) => self.on_message(m),
+                    None => {}
+                }
+                match rx.try_recv() {
+                    Ok(m) => next = Some(Ok(m)),
+                    Err(_) => break,
+                }
+            }
+            if let Some(m) = next {
+                match m {
+                    Ok(ToHub::Stop) | Err(_) => return self.posting.post(),
+                    Ok(m) => self.on_message(m),
+                }
+            }
+            let now = self.clock.now();
+            if self.hub.poll_timeout().is_some_and(|at| at <= now) {
+                self.hub.handle_timeout(now);
+            }
+            self.drain_outputs();
+            self.posting.post();
+            self.metrics
+                .hub_sessions
+                .set(self.hub.session_count() as i64);
+            self.metrics.hub_timed.set(self.hub.timed_count() as i64);
+            // The hub shares its thread with connections: let them run
+            // between passes even when more messages wait.
+            smol::future::yield_now().await;
+        }
     }
 
     fn on_message(&mut self, msg: ToHub) {
@@ -197,28 +217,30 @@ impl Driver {
                     conn,
                     caps,
                     codec,
-                    out,
-                    writer,
+                    mailbox,
                 } = *connect;
                 if self.shutting_down {
                     let last =
                         close::error_frame(codec, ErrorCode::ShuttingDown, "server stopping");
                     self.metrics.error("shutting_down");
-                    let _ = out.try_send(close::shutting_down(last));
+                    self.posting.push(&mailbox, close::shutting_down(last));
                     return;
                 }
                 if let Err(e) = self.hub.handle_connect(conn, caps, codec, now) {
                     let last = close::error_frame(codec, e.code(), &e.to_string());
                     self.metrics.error(e.code().as_str());
                     self.metrics.close("full");
-                    let _ = out.try_send(ToConn::Close {
-                        code: close::TRY_AGAIN_LATER,
-                        reason: "full",
-                        last: Some(last),
-                    });
+                    self.posting.push(
+                        &mailbox,
+                        ToConn::Close {
+                            code: close::TRY_AGAIN_LATER,
+                            reason: "full",
+                            last: Some(last),
+                        },
+                    );
                     return;
                 }
-                self.conns.insert(conn, Conn { out, codec, writer });
+                self.conns.insert(conn, Conn { mailbox, codec });
             }
             ToHub::Frame { conn, data } => {
                 if let Err(e) = self.hub.handle_frame(conn, &data, now) {
@@ -256,17 +278,40 @@ impl Driver {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        if !c.writer.ready() {
+        if !c.mailbox.writer().ready() {
             return;
         }
-        let mut batch = Vec::new();
-        if self.hub.pull(conn, &mut batch, self.batch_bytes) == 0 {
+        if self.hub.pull(conn, &mut self.pulled, self.batch_bytes) == 0 {
             return;
         }
-        c.writer.busy();
+        c.mailbox.writer().busy();
+        let mailbox = c.mailbox.clone();
+        let batch = self.take_pulled();
         self.metrics.hub_pulled_unwritten.inc_by(batch.len() as i64);
-        // A writer that is gone has its reader report the disconnect.
-        let _ = c.out.try_send(ToConn::Frames(batch));
+        self.posting.push(&mailbox, ToConn::Frames(batch));
+    }
+
+    /// The frames pulled so far, as the writer's `Bytes`.
+    fn take_pulled(&mut self) -> Vec<Bytes> {
+        let mut pulled = std::mem::take(&mut self.pulled);
+        let batch = pulled.drain(..).map(|f| self.bytes(f)).collect();
+        self.pulled = pulled;
+        batch
+    }
+
+    /// `frame` as `Bytes` sharing its memory. A fan-out pulls the same frame
+    /// for every subscriber in a row, so the last one is kept: its clones
+    /// cost a reference count each instead of an allocation each. Comparing
+    /// addresses is sound because the kept `Bytes` keeps that frame alive.
+    fn bytes(&mut self, frame: Frame) -> Bytes {
+        let data = frame.as_ref();
+        let same = |last: &&Bytes| last.as_ptr() == data.as_ptr() && last.len() == data.len();
+        if let Some(last) = self.last.as_ref().filter(same) {
+            return last.clone();
+        }
+        let bytes = Bytes::from_owner(frame);
+        self.last = Some(bytes.clone());
+        bytes
     }
 
     /// Hands the writer everything still queued, then the close; the hub
@@ -274,13 +319,14 @@ impl Driver {
     fn close(&mut self, conn: ConnId, code: u16, reason: &'static str, last: Option<Bytes>) {
         let now = self.clock.now();
         if let Some(c) = self.conns.remove(&conn) {
-            let mut rest = Vec::new();
-            while self.hub.pull(conn, &mut rest, usize::MAX) > 0 {}
+            while self.hub.pull(conn, &mut self.pulled, usize::MAX) > 0 {}
+            let rest = self.take_pulled();
             if !rest.is_empty() {
                 self.metrics.hub_pulled_unwritten.inc_by(rest.len() as i64);
-                let _ = c.out.try_send(ToConn::Frames(rest));
+                self.posting.push(&c.mailbox, ToConn::Frames(rest));
             }
-            let _ = c.out.try_send(ToConn::Close { code, reason, last });
+            self.posting
+                .push(&c.mailbox, ToConn::Close { code, reason, last });
         }
         self.hub.handle_disconnect(conn, now);
     }

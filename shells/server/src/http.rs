@@ -209,7 +209,12 @@ fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
             let ws =
                 WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config))
                     .await;
-            ws::serve(ws, codec, caps, task_shared).await;
+            // A task of its own, so that what the upgrade needed is freed
+            // rather than kept for the connection's life.
+            let serving = ws::serve(ws, codec, caps, task_shared.clone());
+            if let Some(ex) = task_shared.executor.upgrade() {
+                ex.spawn(serving).detach();
+            }
         })
         .detach();
     let mut r = Response::new(Full::default());

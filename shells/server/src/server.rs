@@ -1,8 +1,8 @@
 //! A running server: its threads, its listener, and how it stops.
 //!
 //! Threads: `threads` executor threads run every connection's I/O (HTTP,
-//! WebSocket reads and writes, TLS-free framing) and one hub thread owns the
-//! [`Hub`] (see [`crate::driver`]).
+//! WebSocket reads and writes, TLS-free framing); the first of them also
+//! runs the task that owns the [`Hub`] (see [`crate::driver`]).
 
 use std::io;
 use std::net::SocketAddr;
@@ -29,7 +29,7 @@ use crate::driver::{Driver, ToHub};
 use crate::metrics::Metrics;
 use crate::{demo, http};
 
-/// Messages waiting for the hub thread. Each slot is allocated up front.
+/// Messages waiting for the hub. Each slot is allocated up front.
 const HUB_CHANNEL: usize = 8192;
 
 /// What every task of a running server shares.
@@ -65,7 +65,7 @@ pub struct Server {
     shared: Arc<Shared>,
     accept: Option<Task<()>>,
     executor: Option<Arc<Executor<'static>>>,
-    hub_thread: Option<JoinHandle<()>>,
+    hub_done: std::sync::mpsc::Receiver<()>,
     io_threads: Vec<JoinHandle<()>>,
     stop_io: Sender<()>,
 }
@@ -91,41 +91,62 @@ impl Server {
             config.limits.write_batch_bytes.max(1024),
         );
         let hub_metrics = metrics.clone();
-        let hub_thread = std::thread::Builder::new()
-            .name("onbeat-hub".into())
-            .spawn(move || {
-                let mut hub = Hub::new(hub_config, seed, clock.epoch(), clock.now());
-                let opened = if demo.enabled {
-                    demo::open(&mut hub, &demo, clock.now())
-                } else {
-                    Ok(())
-                };
-                let failed = opened.is_err();
-                let _ = ready_tx.send(opened);
-                if !failed {
-                    Driver::new(hub, clock, hub_metrics, batch_bytes).run(hub_rx);
-                }
-            })?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
-            Err(_) => return Err(io::Error::other("the hub thread failed to start")),
-        }
+        let (posting, dispatcher) = crate::outbox::outbox();
         let executor = Arc::new(Executor::new());
         let threads = match config.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
         let (stop_io, stopped) = smol::channel::bounded::<()>(1);
+        let (hub_done_tx, hub_done) = std::sync::mpsc::channel::<()>();
+        // The hub runs as a task of the first executor thread, beside
+        // connections: a thread of its own woke, and was woken by, the I/O
+        // threads for every batch, and on a shared core each wake was a
+        // thread switch. It holds room logic that is not `Send`, so it is
+        // built on that thread; the outcome of opening the demo comes back.
+        let mut hub_part = Some(move || {
+            let mut hub = Hub::new(hub_config, seed, clock.epoch(), clock.now());
+            let opened = if demo.enabled {
+                demo::open(&mut hub, &demo, clock.now())
+            } else {
+                Ok(())
+            };
+            let failed = opened.is_err();
+            let _ = ready_tx.send(opened);
+            (!failed).then(|| {
+                let driver = Driver::new(hub, clock, hub_metrics, batch_bytes, posting);
+                async move {
+                    driver.run(hub_rx).await;
+                    let _ = hub_done_tx.send(());
+                }
+            })
+        });
         let mut io_threads = Vec::with_capacity(threads);
         for i in 0..threads {
             let ex = executor.clone();
             let stopped = stopped.clone();
+            let hub = hub_part.take();
             io_threads.push(
                 std::thread::Builder::new()
                     .name(format!("onbeat-io-{i}"))
-                    .spawn(move || smol::block_on(ex.run(stopped.recv())).map_or((), drop))?,
+                    .spawn(move || {
+                        let local = smol::LocalExecutor::new();
+                        let _driver = hub.and_then(|build| build()).map(|run| local.spawn(run));
+                        smol::block_on(local.run(ex.run(stopped.recv()))).map_or((), drop)
+                    })?,
             );
+        }
+        let started = match ready_rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+            Err(_) => Err(io::Error::other("the hub failed to start")),
+        };
+        if let Err(e) = started {
+            stop_io.close();
+            for t in io_threads {
+                let _ = t.join();
+            }
+            return Err(e);
         }
         let shared = Arc::new(Shared {
             config,
@@ -137,6 +158,7 @@ impl Server {
             next_conn: AtomicU64::new(1),
             next_anonymous: AtomicU64::new(1),
         });
+        executor.spawn(dispatcher).detach();
         let accept = executor.spawn(accept_loop(listener, shared.clone()));
         tracing::info!(%addr, threads, assets = crate::assets::count(), "onbeat serving");
         Ok(Server {
@@ -144,7 +166,7 @@ impl Server {
             shared,
             accept: Some(accept),
             executor: Some(executor),
-            hub_thread: Some(hub_thread),
+            hub_done,
             io_threads,
             stop_io,
         })
@@ -176,9 +198,8 @@ impl Server {
             std::thread::sleep(StdDuration::from_millis(5));
         }
         let _ = self.shared.hub.send_blocking(ToHub::Stop);
-        if let Some(t) = self.hub_thread.take() {
-            let _ = t.join();
-        }
+        // The hub's last messages are posted when it ends.
+        let _ = self.hub_done.recv_timeout(StdDuration::from_secs(5));
         self.stop_io.close();
         for t in self.io_threads.drain(..) {
             let _ = t.join();

@@ -21,120 +21,159 @@ use async_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame};
+use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId};
 use onbeat_core::proto::ErrorCode;
-use smol::channel::{Receiver, Sender};
+use smol::Task;
 use smol::io::{AsyncRead, AsyncWrite};
 
 use crate::close;
-use crate::driver::{Connect, ToConn, ToHub, Writer};
+use crate::driver::{Connect, ToConn, ToHub};
+use crate::mailbox::{Inbox, Mailbox, mailbox};
 use crate::rate::FrameBudget;
 use crate::server::Shared;
-
-/// See [`serve`].
-const OUT_MESSAGES: usize = 4;
 
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// Serves one upgraded connection until it ends. `caps` is the verified
 /// credential, or why it was refused.
-pub(crate) async fn serve<S>(
+///
+/// A plain function returning the connection's future, so that the future
+/// holds only what a connection needs while it lives: an `async fn` keeps
+/// its arguments (the unsplit WebSocket, the capabilities) for its whole
+/// life, which was a third of an idle connection's task.
+pub(crate) fn serve<S>(
     ws: WebSocketStream<S>,
     codec: Codec,
     caps: Result<Capabilities, String>,
     shared: Arc<Shared>,
-) where
+) -> impl Future<Output = ()> + Send + 'static
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     shared.metrics.connections_opened.inc();
     shared.metrics.connections_open.inc();
-    // The most a writer can be sent before it reads any: a batch in flight,
-    // what is left at a close, the close, and a reader's own close. A small
-    // bounded channel is a few hundred bytes; an unbounded one allocates a
-    // 2 KiB block on first use and keeps it.
-    let (out_tx, out_rx) = smol::channel::bounded(OUT_MESSAGES);
-    let (mut sink, mut stream) = ws.split();
-    let writer_state = Arc::new(Writer::default());
-    match caps {
-        Ok(caps) => {
-            let connect = ToHub::Connect(Box::new(Connect {
-                conn,
-                caps,
-                codec,
-                out: out_tx.clone(),
-                writer: writer_state.clone(),
-            }));
-            if shared.hub.send(connect).await.is_ok() {
-                let reader = read(&mut stream, conn, codec, &shared, out_tx);
-                let writer = write(&mut sink, conn, codec, &shared, out_rx, &writer_state);
-                both_or_linger(reader, writer).await;
+    let (mailbox, inbox) = mailbox();
+    let (sink, stream) = ws.split();
+    let connect = caps.map(|caps| {
+        Box::new(Connect {
+            conn,
+            caps,
+            codec,
+            mailbox: mailbox.clone(),
+        })
+    });
+    async move {
+        let mut stream = stream;
+        // The writer is a task of its own: polled with the reader in one
+        // task, every batch the hub handed over also polled the reader,
+        // which costs a failed read and a re-registration with the reactor
+        // per write.
+        let writer = match shared.executor.upgrade() {
+            Some(ex) => ex.spawn(write_task(sink, conn, codec, shared.clone(), inbox)),
+            None => {
+                shared.metrics.connections_open.dec();
+                return;
             }
-            let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
+        };
+        let sink = match connect {
+            Ok(connect) => {
+                let sink = if shared.hub.send(ToHub::Connect(connect)).await.is_ok() {
+                    let reader = read(&mut stream, conn, codec, &shared, mailbox);
+                    both_or_linger(reader, writer).await
+                } else {
+                    drop(mailbox);
+                    writer.cancel().await
+                };
+                let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
+                sink
+            }
+            Err(why) => {
+                tracing::debug!(conn = conn.0, %why, "refused credential");
+                shared.metrics.error("unauthorized");
+                shared.metrics.close("unauthorized");
+                let last = close::error_frame(codec, ErrorCode::Unauthorized, &why);
+                mailbox.post(ToConn::Close {
+                    code: close::POLICY,
+                    reason: "unauthorized",
+                    last: Some(last),
+                });
+                drop(mailbox);
+                both_or_linger(drain(&mut stream), writer).await
+            }
+        };
+        // Best effort: completes a close handshake the peer started.
+        if let Some(mut sink) = sink {
+            let _ = smol::future::or(
+                async { SinkExt::close(&mut sink).await.map_err(drop) },
+                async {
+                    smol::Timer::after(CLOSE_LINGER).await;
+                    Err(())
+                },
+            )
+            .await;
         }
-        Err(why) => {
-            tracing::debug!(conn = conn.0, %why, "refused credential");
-            shared.metrics.error("unauthorized");
-            shared.metrics.close("unauthorized");
-            let last = close::error_frame(codec, ErrorCode::Unauthorized, &why);
-            let _ = out_tx.try_send(ToConn::Close {
-                code: close::POLICY,
-                reason: "unauthorized",
-                last: Some(last),
-            });
-            drop(out_tx);
-            let writer = write(&mut sink, conn, codec, &shared, out_rx, &writer_state);
-            both_or_linger(drain(&mut stream), writer).await;
-        }
+        shared.metrics.connections_open.dec();
     }
-    // Best effort: completes a close handshake the peer started.
-    let _ = smol::future::or(
-        async { SinkExt::close(&mut sink).await.map_err(drop) },
-        async {
-            smol::Timer::after(CLOSE_LINGER).await;
-            Err(())
-        },
-    )
-    .await;
-    shared.metrics.connections_open.dec();
 }
 
-/// Runs a connection's reader and writer until both end; once one has, the
-/// other gets [`CLOSE_LINGER`] to finish (the writer its last frames and the
-/// close, the reader the peer's close reply).
-async fn both_or_linger(reader: impl Future<Output = ()>, writer: impl Future<Output = ()>) {
+/// The writer's task: writes until a close, then gives the sink back.
+async fn write_task<S>(
+    mut sink: WebSocketSender<S>,
+    conn: ConnId,
+    codec: Codec,
+    shared: Arc<Shared>,
+    inbox: Inbox,
+) -> WebSocketSender<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    write(&mut sink, conn, codec, &shared, inbox).await;
+    sink
+}
+
+/// Runs a connection's reader and its writer task until both end; once one
+/// has, the other gets [`CLOSE_LINGER`] to finish (the writer its last
+/// frames and the close, the reader the peer's close reply). Returns what
+/// the writer gives back, unless it had to be cancelled.
+async fn both_or_linger<W>(reader: impl Future<Output = ()>, mut writer: Task<W>) -> Option<W> {
     let mut reader = pin!(reader);
-    let mut writer = pin!(writer);
-    let reader_first = smol::future::or(
+    let written = smol::future::or(
         async {
             (&mut reader).await;
-            true
+            None
         },
-        async {
-            (&mut writer).await;
-            false
-        },
+        async { Some((&mut writer).await) },
     )
     .await;
-    let linger = async {
-        smol::Timer::after(CLOSE_LINGER).await;
-    };
-    if reader_first {
-        smol::future::or(writer, linger).await;
-    } else {
+    if let Some(w) = written {
+        let linger = async {
+            smol::Timer::after(CLOSE_LINGER).await;
+        };
         smol::future::or(reader, linger).await;
+        return Some(w);
+    }
+    let finished = smol::future::or(async { Some((&mut writer).await) }, async {
+        smol::Timer::after(CLOSE_LINGER).await;
+        None
+    })
+    .await;
+    match finished {
+        Some(w) => Some(w),
+        None => writer.cancel().await,
     }
 }
 
 /// Forwards data frames to the hub until the peer closes or breaks a rule.
-/// Dropping `out` when done lets the writer end once the hub lets go too.
+/// Dropping `mailbox` when done lets the writer end once the hub lets go
+/// too.
 async fn read<S>(
     stream: &mut WebSocketReceiver<S>,
     conn: ConnId,
     codec: Codec,
     shared: &Shared,
-    out: Sender<ToConn>,
+    mailbox: Mailbox,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -144,7 +183,7 @@ async fn read<S>(
         shared.metrics.error(code.as_str());
         shared.metrics.close(code.as_str());
         let last = close::error_frame(codec, code, message);
-        let _ = out.try_send(ToConn::Close {
+        mailbox.post(ToConn::Close {
             code: ws_code,
             reason: code.as_str(),
             last: Some(last),
@@ -226,12 +265,11 @@ async fn write<S>(
     conn: ConnId,
     codec: Codec,
     shared: &Shared,
-    rx: Receiver<ToConn>,
-    state: &Writer,
+    inbox: Inbox,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    while let Ok(msg) = rx.recv().await {
+    while let Some(msg) = inbox.recv().await {
         match msg {
             ToConn::Frames(frames) => {
                 let count = frames.len();
@@ -254,7 +292,8 @@ async fn write<S>(
                 shared.metrics.frames_out.inc_by(count as u64);
                 shared.metrics.bytes_out.inc_by(bytes as u64);
                 shared.metrics.writes.inc();
-                if state.done() && shared.hub.send(ToHub::Written { conn }).await.is_err() {
+                if inbox.writer().done() && shared.hub.send(ToHub::Written { conn }).await.is_err()
+                {
                     return;
                 }
             }
@@ -284,14 +323,10 @@ async fn write<S>(
 /// frames from Rust strings, so they are UTF-8 already, and one frame goes
 /// to every subscriber, so checking it again per connection was a scan of
 /// every delivered byte.
-fn message(frame: Frame, codec: Codec) -> Message {
+fn message(frame: Bytes, codec: Codec) -> Message {
     let data = match codec {
         Codec::Postcard => Data::Binary,
         _ => Data::Text,
     };
-    Message::Frame(WsFrame::message(
-        Bytes::from_owner(frame),
-        OpCode::Data(data),
-        true,
-    ))
+    Message::Frame(WsFrame::message(frame, OpCode::Data(data), true))
 }

@@ -8,12 +8,13 @@
 
 mod nats;
 mod onbeat;
+mod open;
 mod report;
 mod run;
+mod sink;
 mod stamp;
 mod stats;
 
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -264,48 +265,62 @@ fn drain(shared: &Shared, expected: u64, longest: Duration) {
     }
 }
 
-/// Deals the jobs round-robin to `threads` threads, each running them on one
-/// executor; each returns its latency histogram.
+/// Deals the subscribers round-robin to `threads` readiness loops
+/// ([`sink`]), and runs publishers and idle connections as tasks on one
+/// more thread's executor; each returns its latency histogram.
 fn spawn_workers(
     shared: &Arc<Shared>,
     jobs: &[Job],
     threads: usize,
     target: Target,
 ) -> Vec<std::thread::JoinHandle<Histogram<u64>>> {
-    (0..threads)
-        .map(|w| {
-            let mine: Vec<Job> = jobs.iter().skip(w).step_by(threads).cloned().collect();
-            let shared = shared.clone();
-            std::thread::spawn(move || {
-                let hist: run::Hist = Rc::new(std::cell::RefCell::new(stats::histogram()));
-                let ex = LocalExecutor::new();
-                let tasks: Vec<_> = mine
-                    .into_iter()
-                    .map(|job| {
-                        let (shared, hist) = (shared.clone(), hist.clone());
-                        ex.spawn(async move {
-                            match (target, job) {
-                                (Target::Onbeat, Job::Subscriber(t)) => {
-                                    onbeat::subscriber(&shared, t, hist).await
-                                }
-                                (Target::Onbeat, Job::Publisher(i)) => {
-                                    onbeat::publisher(&shared, i).await
-                                }
-                                (Target::Onbeat, Job::Idle) => onbeat::idle(&shared).await,
-                                (Target::Nats, Job::Subscriber(t)) => {
-                                    nats::subscriber(&shared, t, hist).await
-                                }
-                                (Target::Nats, Job::Publisher(i)) => {
-                                    nats::publisher(&shared, i).await
-                                }
-                                (Target::Nats, Job::Idle) => nats::idle(&shared).await,
-                            }
-                        })
-                    })
-                    .collect();
-                smol::block_on(ex.run(futures_util::future::join_all(tasks)));
-                Rc::try_unwrap(hist).map_or_else(|h| h.borrow().clone(), |h| h.into_inner())
-            })
+    let subscribers: Vec<usize> = jobs
+        .iter()
+        .filter_map(|job| match job {
+            Job::Subscriber(t) => Some(*t),
+            _ => None,
         })
-        .collect()
+        .collect();
+    let others: Vec<Job> = jobs
+        .iter()
+        .filter(|job| !matches!(job, Job::Subscriber(_)))
+        .cloned()
+        .collect();
+    let mut workers: Vec<_> = (0..threads.min(subscribers.len()))
+        .map(|w| {
+            let mine: Vec<usize> = subscribers
+                .iter()
+                .skip(w)
+                .step_by(threads)
+                .copied()
+                .collect();
+            let shared = shared.clone();
+            std::thread::spawn(move || sink::run(&shared, &mine, target == Target::Nats))
+        })
+        .collect();
+    if !others.is_empty() {
+        let shared = shared.clone();
+        workers.push(std::thread::spawn(move || {
+            let ex = LocalExecutor::new();
+            let tasks: Vec<_> = others
+                .into_iter()
+                .map(|job| {
+                    let shared = shared.clone();
+                    ex.spawn(async move {
+                        match (target, job) {
+                            (Target::Onbeat, Job::Publisher(i)) => {
+                                onbeat::publisher(&shared, i).await
+                            }
+                            (Target::Onbeat, _) => onbeat::idle(&shared).await,
+                            (Target::Nats, Job::Publisher(i)) => nats::publisher(&shared, i).await,
+                            (Target::Nats, _) => nats::idle(&shared).await,
+                        }
+                    })
+                })
+                .collect();
+            smol::block_on(ex.run(futures_util::future::join_all(tasks)));
+            stats::histogram()
+        }));
+    }
+    workers
 }

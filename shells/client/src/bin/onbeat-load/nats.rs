@@ -7,13 +7,13 @@ use async_tungstenite::tungstenite::Message;
 use futures_util::{SinkExt, StreamExt};
 use smol::net::TcpStream;
 
-use crate::run::{Hist, Shared};
+use crate::run::Shared;
 use crate::stamp;
 
 type Writer = async_tungstenite::WebSocketSender<TcpStream>;
 type Reader = async_tungstenite::WebSocketReceiver<TcpStream>;
 
-const CONNECT: &[u8] = b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n";
+pub const CONNECT: &[u8] = b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n";
 
 /// One parsed protocol message.
 #[derive(Debug, PartialEq, Eq)]
@@ -119,24 +119,14 @@ async fn handshake(
     }
 }
 
-/// Reads until the run stops: records stamped messages, answers pings.
-async fn read(
-    shared: &Shared,
-    mut writer: Writer,
-    reader: Reader,
-    mut parser: Parser,
-    hist: Option<&Hist>,
-) {
+/// Reads until the run stops: answers pings, counts errors.
+async fn read(shared: &Shared, mut writer: Writer, reader: Reader, mut parser: Parser) {
     let mut frames = std::pin::pin!(reader.take_until(shared.stop.recv()));
     loop {
         let mut pings = 0;
         while let Some(op) = parser.next() {
             match op {
-                Op::Msg(payload) => {
-                    if let (Some(hist), Some(sent)) = (hist, stamp::read(payload)) {
-                        crate::stats::record(&mut hist.borrow_mut(), &shared.counters, sent);
-                    }
-                }
+                Op::Msg(_) => {}
                 Op::Ping => pings += 1,
                 Op::Err(e) => shared.fail("server error", String::from_utf8_lossy(e)),
                 Op::Pong | Op::Other => {}
@@ -164,23 +154,6 @@ async fn read(
 
 fn subject(shared: &Shared, topic: usize) -> &str {
     &shared.topics[topic]
-}
-
-pub async fn subscriber(shared: &Shared, topic: usize, hist: Hist) {
-    let mut parser = Parser::default();
-    let sub = format!("SUB {} 1\r\n", subject(shared, topic));
-    let opened = async {
-        let (mut writer, mut reader) = open(shared).await?;
-        handshake(&mut writer, &mut reader, &mut parser, sub.as_bytes()).await?;
-        Ok::<_, String>((writer, reader))
-    };
-    match opened.await {
-        Ok((writer, reader)) => {
-            shared.arrived();
-            read(shared, writer, reader, parser, Some(&hist)).await;
-        }
-        Err(e) => shared.fail("subscriber", e),
-    }
 }
 
 pub async fn publisher(shared: &Shared, index: usize) {
@@ -234,7 +207,7 @@ pub async fn publisher(shared: &Shared, index: usize) {
         shared.fail("publish", e);
     }
     shared.finished.fetch_add(1, Relaxed);
-    read(shared, writer, reader, parser, None).await;
+    read(shared, writer, reader, parser).await;
 }
 
 pub async fn idle(shared: &Shared) {
@@ -247,7 +220,7 @@ pub async fn idle(shared: &Shared) {
     match opened.await {
         Ok((writer, reader)) => {
             shared.arrived();
-            read(shared, writer, reader, parser, None).await;
+            read(shared, writer, reader, parser).await;
         }
         Err(e) => shared.fail("idle connection", e),
     }

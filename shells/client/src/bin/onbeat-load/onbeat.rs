@@ -4,11 +4,9 @@
 use async_tungstenite::tungstenite::{Bytes, Message};
 use futures_util::{SinkExt, StreamExt};
 use onbeat_client::transport::{self, Socket, TokenPlacement};
-use onbeat_core::proto::{
-    ClientMsg, Hello, PROTOCOL_VERSION, Payload, Publish, ServerMsg, Subscribe,
-};
+use onbeat_core::proto::{ClientMsg, Hello, PROTOCOL_VERSION, Payload, Publish, ServerMsg};
 
-use crate::run::{Hist, Shared};
+use crate::run::Shared;
 use crate::stamp;
 
 type Writer = async_tungstenite::WebSocketSender<smol::net::TcpStream>;
@@ -31,7 +29,7 @@ async fn open(shared: &Shared) -> Result<(Writer, Reader), String> {
     }
 }
 
-fn hello() -> Hello {
+pub fn hello() -> Hello {
     Hello {
         version: PROTOCOL_VERSION,
         resume: None,
@@ -47,10 +45,8 @@ async fn send(shared: &Shared, writer: &mut Writer, msg: &ClientMsg<'_>) -> Resu
     writer.send(message).await.map_err(|e| e.to_string())
 }
 
-/// A frame, as far as the load tool cares.
+/// A frame, as far as a publisher or an idle connection cares.
 enum Frame {
-    /// A delivery stamped at this time.
-    Stamped(u64),
     /// An `error` frame.
     Error(String),
     /// Anything else; `true` for a `welcome` or `subscribed`.
@@ -58,18 +54,7 @@ enum Frame {
 }
 
 fn classify(shared: &Shared, data: &[u8]) -> Frame {
-    // Deliveries are nearly all the traffic: read their stamp without
-    // decoding the rest of the JSON frame.
-    if shared.codec == onbeat_client::Codec::Json && data.starts_with(b"{\"deliver\"") {
-        if let Some(sent) = stamp::read(data) {
-            return Frame::Stamped(sent);
-        }
-    }
     match shared.codec.decode(data) {
-        Ok(ServerMsg::Deliver(d)) => match stamp::read(d.data.as_bytes()) {
-            Some(sent) => Frame::Stamped(sent),
-            None => Frame::Other(false),
-        },
         Ok(ServerMsg::Welcome(_) | ServerMsg::Subscribed(_)) => Frame::Other(true),
         Ok(ServerMsg::Error(e)) => Frame::Error(format!("{}: {}", e.code, e.message)),
         Ok(_) => Frame::Other(false),
@@ -94,9 +79,8 @@ async fn next_msg(shared: &Shared, reader: &mut Reader) -> Result<Frame, String>
     }
 }
 
-/// Reads until the run stops, recording stamped deliveries in `hist`
-/// (when given) and counting error frames.
-async fn read(shared: &Shared, reader: Reader, hist: Option<&Hist>) {
+/// Reads until the run stops, counting error frames.
+async fn read(shared: &Shared, reader: Reader) {
     let mut frames = std::pin::pin!(reader.take_until(shared.stop.recv()));
     while let Some(message) = frames.next().await {
         let data: Bytes = match message {
@@ -113,38 +97,10 @@ async fn read(shared: &Shared, reader: Reader, hist: Option<&Hist>) {
             }
         };
         match classify(shared, &data) {
-            Frame::Stamped(sent) => {
-                if let Some(hist) = hist {
-                    crate::stats::record(&mut hist.borrow_mut(), &shared.counters, sent);
-                }
-            }
             Frame::Error(e) => shared.fail("server error", e),
             Frame::Other(_) => {}
         }
     }
-}
-
-pub async fn subscriber(shared: &Shared, topic: usize, hist: Hist) {
-    let (mut writer, mut reader) = match open(shared).await {
-        Ok(pair) => pair,
-        Err(e) => return shared.fail("subscriber", e),
-    };
-    let Ok(name) = shared.topics[topic].as_str().try_into() else {
-        return shared.fail("subscriber", "topic name too long");
-    };
-    let subscribe = ClientMsg::Subscribe(Subscribe {
-        topic: name,
-        since: None,
-    });
-    if let Err(e) = send(shared, &mut writer, &subscribe).await {
-        return shared.fail("subscribe", e);
-    }
-    match next_msg(shared, &mut reader).await {
-        Ok(Frame::Other(true)) => shared.arrived(),
-        Ok(Frame::Error(e)) | Err(e) => return shared.fail("subscribe", e),
-        Ok(_) => return shared.fail("subscribe", "unexpected answer"),
-    }
-    read(shared, reader, Some(&hist)).await;
 }
 
 pub async fn publisher(shared: &Shared, index: usize) {
@@ -153,7 +109,7 @@ pub async fn publisher(shared: &Shared, index: usize) {
         Err(e) => return shared.fail("publisher", e),
     };
     shared.arrived();
-    let errors = read(shared, reader, None);
+    let errors = read(shared, reader);
     let sending = async {
         let result = publish(shared, index, &mut writer).await;
         if let Err(e) = result {
@@ -214,7 +170,7 @@ pub async fn idle(shared: &Shared) {
     match open(shared).await {
         Ok((_writer, reader)) => {
             shared.arrived();
-            read(shared, reader, None).await;
+            read(shared, reader).await;
         }
         Err(e) => shared.fail("idle connection", e),
     }

@@ -1,13 +1,10 @@
 //! What every connection task shares: the run's settings, the counters, the
 //! start and stop signals, and the per-thread histogram.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use smol::channel::Receiver;
 use smol::lock::Semaphore;
 
@@ -105,9 +102,6 @@ impl Shared {
         self.counters.error();
     }
 }
-
-/// One thread's latency histogram.
-pub type Hist = Rc<RefCell<Histogram<u64>>>;
 
 /// What a worker thread runs.
 #[derive(Clone, Debug)]

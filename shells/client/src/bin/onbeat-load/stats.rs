@@ -35,13 +35,6 @@ pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000, 3).expect("valid bounds")
 }
 
-/// Records a delivery stamped at `sent_us`.
-pub fn record(hist: &mut Histogram<u64>, counters: &Counters, sent_us: u64) {
-    let latency = crate::stamp::now_us().saturating_sub(sent_us).max(1);
-    hist.saturating_record(latency);
-    counters.received.fetch_add(1, Relaxed);
-}
-
 /// Prints a progress line to stderr every second until `stop` is set.
 pub fn progress(counters: Arc<Counters>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
