@@ -1,15 +1,17 @@
 //! The connections the shell has handed over, found by the shell's id.
 //!
-//! Every pull looks a connection up, so the ordered index maps ids to slab
-//! keys only: its nodes stay small enough to sit in cache with tens of
-//! thousands of connections, while the connections themselves live in a slab.
+//! Every pull looks a connection up, so the index (a hash table, see
+//! [`IdMap`]) maps ids to slab keys only and stays small enough to sit in
+//! cache with tens of thousands of connections, while the connections
+//! themselves live in a slab.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use core::ops::Index;
 
 use super::ConnId;
 use super::caps::Capabilities;
 use super::frame::{Codec, Frame};
+use super::idmap::IdMap;
 use super::slab::{Key, Slab};
 use crate::time::Instant;
 
@@ -30,7 +32,7 @@ pub(super) struct Conn {
 
 /// Connections by the shell's id.
 pub(super) struct Conns {
-    index: BTreeMap<ConnId, Key>,
+    index: IdMap,
     slab: Slab<Conn>,
     /// The connection last looked up mutably: a shell pulls one connection
     /// until it runs dry, so most lookups repeat the previous one. A stale
@@ -41,7 +43,7 @@ pub(super) struct Conns {
 impl Conns {
     pub(super) fn new() -> Self {
         Conns {
-            index: BTreeMap::new(),
+            index: IdMap::new(),
             slab: Slab::new(),
             last: None,
         }
@@ -52,18 +54,18 @@ impl Conns {
     }
 
     pub(super) fn contains_key(&self, id: &ConnId) -> bool {
-        self.index.contains_key(id)
+        self.index.get(*id).is_some()
     }
 
     pub(super) fn get(&self, id: &ConnId) -> Option<&Conn> {
-        self.slab.get(*self.index.get(id)?)
+        self.slab.get(self.index.get(*id)?)
     }
 
     pub(super) fn get_mut(&mut self, id: &ConnId) -> Option<&mut Conn> {
         let key = match self.last {
             Some((last, key)) if last == *id && self.slab.get(key).is_some() => key,
             _ => {
-                let key = *self.index.get(id)?;
+                let key = self.index.get(*id)?;
                 self.last = Some((*id, key));
                 key
             }
@@ -82,7 +84,7 @@ impl Conns {
         if self.last.is_some_and(|(last, _)| last == *id) {
             self.last = None;
         }
-        self.slab.remove(self.index.remove(id)?)
+        self.slab.remove(self.index.remove(*id)?)
     }
 }
 

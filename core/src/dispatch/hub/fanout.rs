@@ -88,8 +88,8 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        let offset = s.inbox_next;
-        s.inbox_next += 1;
+        let offset = s.cold.inbox_next;
+        s.cold.inbox_next += 1;
         let msg = ServerMsg::Deliver(Deliver {
             topic: inbox,
             epoch,

@@ -29,6 +29,7 @@ mod conns;
 mod error;
 mod fanout;
 mod frame;
+mod idmap;
 mod ids;
 mod inbound;
 mod input;
@@ -59,7 +60,7 @@ pub use error::{CloseCode, HubError};
 pub use frame::{Codec, Frame};
 pub use room::{RoomCtx, RoomInput, RoomLogic};
 
-use crate::proto::{MemberId, Room, SessionId, Token, Topic};
+use crate::proto::{MemberId, Room, SessionId, Topic};
 use crate::time::Instant;
 use conns::Conns;
 use room::{Action, RoomState};
@@ -111,8 +112,9 @@ pub struct Hub {
     now: Instant,
     conns: Conns,
     sessions: Slab<Session>,
-    by_token: BTreeMap<Token, Key>,
-    by_id: BTreeMap<SessionId, Key>,
+    /// Sessions by resume token and by id, in their numeric forms (see `ids`).
+    by_token: BTreeMap<u128, Key>,
+    by_id: BTreeMap<u64, Key>,
     by_user: BTreeMap<MemberId, Vec<Key>>,
     topics: Slab<TopicState>,
     topic_names: BTreeMap<Topic, Key>,
@@ -253,7 +255,7 @@ impl Hub {
     /// The session id of `conn`, once it has said `hello`.
     pub fn session_of(&self, conn: ConnId) -> Option<&SessionId> {
         let key = self.conns.get(&conn)?.session?;
-        Some(&self.sessions.get(key)?.id)
+        Some(&self.sessions.get(key)?.cold.id)
     }
 
     /// The sessions in a room's presence, in join order, with their users;
@@ -265,7 +267,7 @@ impl Hub {
         Some(
             room.members
                 .iter()
-                .filter_map(move |key| sessions.get(*key).map(|s| (&s.id, &s.caps.user))),
+                .filter_map(move |key| sessions.get(*key).map(|s| (&s.cold.id, &s.cold.caps.user))),
         )
     }
 

@@ -1,7 +1,11 @@
 //! One session's outbound queue, bounded in frames and bytes.
 //!
-//! Sized once, when the session opens, to its full capacity: pushing a frame
-//! into it in steady state allocates nothing.
+//! Allocated lazily: an idle session holds a few entries' worth at most. It
+//! grows with what is queued (up to its bounds) and keeps its size while it
+//! is in use, so pushing a frame in steady state allocates nothing; once a
+//! burst has drained it shrinks back. An emptied queue starts again at its
+//! first slot, so a session that is pulled as fast as it is fed touches one
+//! cache line of it.
 
 use alloc::collections::VecDeque;
 
@@ -42,6 +46,10 @@ pub(crate) const CONTROL_FRAMES: usize = 8;
 /// is about 2 KiB.
 pub(crate) const CONTROL_BYTES: usize = 16 * 1024;
 
+/// Entries an emptied queue keeps room for: enough for the steady state of
+/// a session that is read promptly, little enough for an idle one.
+const KEEP: usize = 8;
+
 /// What a `gap` frame counts for against the byte bound: a generous upper
 /// bound of its encoded size (topic name plus three varints or numbers).
 pub(crate) const GAP_COST: usize = 200;
@@ -77,7 +85,7 @@ pub(crate) struct Queue {
 impl Queue {
     pub(crate) fn new(max_messages: usize, max_bytes: usize) -> Self {
         Queue {
-            entries: VecDeque::with_capacity(max_messages + CONTROL_FRAMES),
+            entries: VecDeque::new(),
             bytes: 0,
             max_messages,
             max_bytes,
@@ -140,7 +148,25 @@ impl Queue {
         }
         let entry = self.entries.pop_front()?;
         self.bytes -= entry.cost();
+        if self.entries.is_empty() {
+            self.reset();
+        }
         Some(entry)
+    }
+
+    /// On an empty queue: starts again at the first slot, and gives back what
+    /// a burst grew beyond [`KEEP`] entries.
+    fn reset(&mut self) {
+        self.entries.clear();
+        if self.entries.capacity() > 4 * KEEP {
+            self.entries.shrink_to(KEEP);
+        }
+    }
+
+    /// Entries the queue has room for without growing (for memory tests).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.capacity()
     }
 
     /// Removes every queued delivery and gap of `topic`, returning the lowest
@@ -165,12 +191,52 @@ impl Queue {
             false
         });
         self.bytes -= freed;
+        if self.entries.is_empty() {
+            self.reset();
+        }
         lowest
     }
 
-    /// Drops everything, returning the entries for bookkeeping.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry> + '_ {
+    /// Drops everything, handing each entry to `f` for bookkeeping.
+    pub(crate) fn drain(&mut self, f: impl FnMut(Entry)) {
         self.bytes = 0;
-        self.entries.drain(..)
+        self.entries.drain(..).for_each(f);
+        self.reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ServerMsg;
+
+    fn frame() -> Entry {
+        let msg = ServerMsg::Gap(crate::proto::Gap {
+            topic: crate::proto::Topic::try_from("t").expect("short name"),
+            epoch: 1,
+            from: 2,
+            to: 3,
+        });
+        Entry::Frame {
+            frame: Frame::encode(&msg, super::super::Codec::Postcard),
+            tag: Tag::Other,
+        }
+    }
+
+    #[test]
+    fn an_idle_queue_holds_nothing_and_a_drained_burst_shrinks_back() {
+        let mut q = Queue::new(1024, 1 << 20);
+        assert_eq!(q.capacity(), 0, "nothing is reserved up front");
+        for _ in 0..500 {
+            q.push(frame()).expect("within the bounds");
+        }
+        assert!(q.capacity() >= 500);
+        while q.pop_within(usize::MAX).is_some() {}
+        assert!(q.capacity() <= 4 * KEEP, "the burst's room is given back");
+        // Bounds are unchanged by the lazy allocation.
+        for _ in 0..1024 + CONTROL_FRAMES {
+            q.push(frame()).expect("within the bounds and the reserve");
+        }
+        assert!(q.push(frame()).is_err());
     }
 }
