@@ -34,10 +34,6 @@ pub(super) struct Conn {
 pub(super) struct Conns {
     index: IdMap,
     slab: Slab<Conn>,
-    /// The connection last looked up mutably: a shell pulls one connection
-    /// until it runs dry, so most lookups repeat the previous one. A stale
-    /// entry is harmless: its key's generation no longer matches.
-    last: Option<(ConnId, Key)>,
 }
 
 impl Conns {
@@ -45,7 +41,6 @@ impl Conns {
         Conns {
             index: IdMap::new(),
             slab: Slab::new(),
-            last: None,
         }
     }
 
@@ -57,20 +52,14 @@ impl Conns {
         self.index.get(*id).is_some()
     }
 
+    #[inline]
     pub(super) fn get(&self, id: &ConnId) -> Option<&Conn> {
         self.slab.get(self.index.get(*id)?)
     }
 
+    #[inline]
     pub(super) fn get_mut(&mut self, id: &ConnId) -> Option<&mut Conn> {
-        let key = match self.last {
-            Some((last, key)) if last == *id && self.slab.get(key).is_some() => key,
-            _ => {
-                let key = self.index.get(*id)?;
-                self.last = Some((*id, key));
-                key
-            }
-        };
-        self.slab.get_mut(key)
+        self.slab.get_mut(self.index.get(*id)?)
     }
 
     /// Adds `conn` under `id`, replacing any connection of that id.
@@ -81,9 +70,6 @@ impl Conns {
     }
 
     pub(super) fn remove(&mut self, id: &ConnId) -> Option<Conn> {
-        if self.last.is_some_and(|(last, _)| last == *id) {
-            self.last = None;
-        }
         self.slab.remove(self.index.remove(*id)?)
     }
 }

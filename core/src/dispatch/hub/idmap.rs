@@ -36,16 +36,19 @@ impl IdMap {
 
     /// The home slot of `id`: the top bits of a Fibonacci hash, which spread
     /// consecutive ids (what shells hand out) over the whole table.
+    #[inline]
     fn home(&self, id: ConnId) -> usize {
         let bits = self.slots.len().trailing_zeros();
         (id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
     }
 
+    #[inline]
     fn mask(&self) -> usize {
         self.slots.len() - 1
     }
 
     /// The slot holding `id`, if any.
+    #[inline]
     fn find(&self, id: ConnId) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
@@ -61,6 +64,7 @@ impl IdMap {
         }
     }
 
+    #[inline]
     pub(super) fn get(&self, id: ConnId) -> Option<Key> {
         self.find(id)
             .and_then(|i| self.slots[i].map(|(_, key)| key))

@@ -28,6 +28,7 @@ mod connect;
 mod conns;
 mod error;
 mod fanout;
+mod fifo;
 mod frame;
 mod idmap;
 mod ids;
@@ -48,7 +49,7 @@ mod topic;
 #[cfg(test)]
 mod tests;
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use rand_chacha::ChaCha20Rng;
@@ -63,6 +64,7 @@ pub use room::{RoomCtx, RoomInput, RoomLogic};
 use crate::proto::{MemberId, Room, SessionId, Topic};
 use crate::time::Instant;
 use conns::Conns;
+use fifo::Fifo;
 use room::{Action, RoomState};
 use session::Session;
 use slab::{Key, Slab};
@@ -122,7 +124,7 @@ pub struct Hub {
     room_names: BTreeMap<Room, Key>,
     timed: Timed,
     deadlines: BTreeSet<(Instant, Deadline)>,
-    outputs: VecDeque<HubOutput>,
+    outputs: Fifo<HubOutput>,
     /// Actions a room's logic recorded, applied after it returns.
     actions: Vec<Action>,
 }
@@ -154,7 +156,7 @@ impl Hub {
             room_names: BTreeMap::new(),
             timed: Timed::default(),
             deadlines: BTreeSet::new(),
-            outputs: VecDeque::new(),
+            outputs: Fifo::new(),
             actions: Vec::new(),
         }
     }
@@ -165,6 +167,7 @@ impl Hub {
     }
 
     /// The next thing for the shell to do, or `None` when there is nothing.
+    #[inline]
     pub fn poll_output(&mut self) -> Option<HubOutput> {
         self.outputs.pop_front()
     }

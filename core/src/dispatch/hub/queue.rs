@@ -7,8 +7,7 @@
 //! first slot, so a session that is pulled as fast as it is fed touches one
 //! cache line of it.
 
-use alloc::collections::VecDeque;
-
+use super::fifo::Fifo;
 use super::frame::Frame;
 use super::slab::Key;
 
@@ -55,6 +54,7 @@ const KEEP: usize = 8;
 pub(crate) const GAP_COST: usize = 200;
 
 impl Entry {
+    #[inline]
     fn cost(&self) -> usize {
         match self {
             Entry::Frame { frame, .. } => frame.len(),
@@ -76,7 +76,7 @@ impl Entry {
 
 #[derive(Debug)]
 pub(crate) struct Queue {
-    entries: VecDeque<Entry>,
+    entries: Fifo<Entry>,
     bytes: usize,
     max_messages: usize,
     max_bytes: usize,
@@ -85,13 +85,14 @@ pub(crate) struct Queue {
 impl Queue {
     pub(crate) fn new(max_messages: usize, max_bytes: usize) -> Self {
         Queue {
-            entries: VecDeque::new(),
+            entries: Fifo::new(),
             bytes: 0,
             max_messages,
             max_bytes,
         }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -105,6 +106,7 @@ impl Queue {
     }
 
     /// Whether `n` more entries of `bytes` in total would fit.
+    #[inline]
     pub(crate) fn fits(&self, n: usize, bytes: usize) -> bool {
         self.entries.len() + n <= self.max_messages && self.bytes + bytes <= self.max_bytes
     }
@@ -134,6 +136,14 @@ impl Queue {
         Ok(())
     }
 
+    /// Appends a delivery the caller has checked [`fits`](Queue::fits): the
+    /// fan-out's path, which must not pay for the checks twice.
+    #[inline]
+    pub(crate) fn push_fitting(&mut self, entry: Entry) {
+        self.bytes += entry.cost();
+        self.entries.push_back(entry);
+    }
+
     /// Puts `entry` first, whatever the bounds: the `welcome` of a resumed
     /// session must precede what was queued before, and is one small frame.
     pub(crate) fn push_front(&mut self, entry: Entry) {
@@ -142,22 +152,24 @@ impl Queue {
     }
 
     /// The first entry, if its cost is at most `budget`.
+    #[inline]
     pub(crate) fn pop_within(&mut self, budget: usize) -> Option<Entry> {
-        if self.entries.front()?.cost() > budget {
+        let cost = self.entries.front()?.cost();
+        if cost > budget {
             return None;
         }
         let entry = self.entries.pop_front()?;
-        self.bytes -= entry.cost();
+        self.bytes -= cost;
         if self.entries.is_empty() {
             self.reset();
         }
         Some(entry)
     }
 
-    /// On an empty queue: starts again at the first slot, and gives back what
-    /// a burst grew beyond [`KEEP`] entries.
+    /// On an empty queue: gives back what a burst grew beyond [`KEEP`]
+    /// entries.
+    #[inline]
     fn reset(&mut self) {
-        self.entries.clear();
         if self.entries.capacity() > 4 * KEEP {
             self.entries.shrink_to(KEEP);
         }
@@ -200,7 +212,7 @@ impl Queue {
     /// Drops everything, handing each entry to `f` for bookkeeping.
     pub(crate) fn drain(&mut self, f: impl FnMut(Entry)) {
         self.bytes = 0;
-        self.entries.drain(..).for_each(f);
+        self.entries.drain().for_each(f);
         self.reset();
     }
 }
