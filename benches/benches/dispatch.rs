@@ -30,7 +30,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration as WallDuration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -45,10 +45,12 @@ use onbeat_core::proto::{
 use onbeat_core::{Duration, Instant};
 
 /// The system allocator, counting allocations (reallocations included: a
-/// growing vector costs as much as a fresh one).
+/// growing vector costs as much as a fresh one) and the bytes live.
 struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Bytes requested and not yet freed (the allocator's own overhead aside).
+static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
 
 // The one unsafe item of the benchmarks: `GlobalAlloc` is an unsafe trait.
 // Every call is forwarded unchanged to `System`, so its contract holds.
@@ -56,23 +58,27 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: forwarded with the caller's layout, as `alloc` requires.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: forwarded with the caller's layout.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
         // SAFETY: `ptr` was allocated by this allocator, hence by `System`.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: `ptr` was allocated by this allocator, hence by `System`.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -438,6 +444,45 @@ fn resume_recover(c: &mut Criterion) {
     group.finish();
 }
 
+/// Heap bytes the hub holds per idle session, with its default limits: a
+/// connection that said `hello`, subscribed to one topic and read
+/// everything. Counted as requested from the allocator (its own overhead,
+/// typically 8 to 16 bytes per block, aside) and including the shell's
+/// capabilities, which the hub keeps.
+fn idle_session(_: &mut Criterion) {
+    const SESSIONS: u64 = 2_000;
+    let name = "idle_session";
+    if !wanted(name) {
+        return;
+    }
+    let config = HubConfig {
+        max_sessions: 20_000,
+        ..HubConfig::default()
+    };
+    let now = Instant::from_millis(1_000);
+    let mut b = Bench {
+        hub: Hub::new(config, [7; 32], 1, now),
+        now,
+        batch: Vec::new(),
+        pulled: 0,
+        conns: Vec::with_capacity(SESSIONS as usize),
+    };
+    b.hub
+        .open_topic("t", TopicConfig::reliable(1024, Duration::from_secs(3600)))
+        .expect("fresh topic");
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    for conn in 0..SESSIONS {
+        b.connect(conn, conn, None);
+        b.subscribe(conn, "t", None);
+    }
+    b.assert_drained();
+    let bytes = LIVE_BYTES.load(Ordering::Relaxed) - before;
+    println!(
+        "{name}: {} heap bytes per idle session ({SESSIONS} sessions, default limits)",
+        bytes / SESSIONS as i64
+    );
+}
+
 fn config() -> Criterion {
     // Two cores shared with other work: short, few samples, enough to see
     // the order of magnitude and any regression by a factor.
@@ -450,6 +495,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = fanout, many_topics, churn, resume_recover
+    targets = idle_session, fanout, many_topics, churn, resume_recover
 }
 criterion_main!(benches);
