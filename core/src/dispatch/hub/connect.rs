@@ -104,12 +104,26 @@ impl Hub {
             }
             None => self.open_session(conn, now)?,
         };
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.session = Some(key);
-        }
+        self.conns.set_session(&conn, Some(key));
         self.deadlines
             .remove(&(self.conns[&conn].hello_at, Deadline::Hello(conn)));
         self.welcome(key);
+        // Errors answered before `hello` keep their place before the
+        // `welcome`; from now on every frame of the connection goes through
+        // the session's queue, which is all a pull then looks at.
+        let early = self
+            .conns
+            .get_mut(&conn)
+            .map(|c| core::mem::take(&mut c.early))
+            .unwrap_or_default();
+        if let Some(s) = self.sessions.get_mut(key) {
+            for frame in early.into_iter().rev() {
+                s.queue.push_front(Entry::Frame {
+                    frame,
+                    tag: Tag::Other,
+                });
+            }
+        }
         if resumable.is_some() {
             self.resync(key, now);
         }
@@ -150,9 +164,7 @@ impl Hub {
         };
         if let Some(old) = s.conn.replace(conn) {
             close_conn(&mut self.conns, &mut self.outputs, old, CloseCode::Replaced);
-            if let Some(o) = self.conns.get_mut(&old) {
-                o.session = None;
-            }
+            self.conns.set_session(&old, None);
         }
         if let Some(at) = s.cold.expires.take() {
             self.deadlines.remove(&(at, Deadline::Expire(key)));

@@ -18,6 +18,7 @@ use crate::time::Instant;
 /// A connection the shell has handed over.
 #[derive(Debug)]
 pub(super) struct Conn {
+    /// Changed only by [`Conns::set_session`], which keeps the index's copy.
     pub(super) session: Option<Key>,
     /// Frames for a connection without a session (errors before `hello`).
     pub(super) early: VecDeque<Frame>,
@@ -30,9 +31,18 @@ pub(super) struct Conn {
     pub(super) credentials_at: Option<Instant>,
 }
 
+/// Where a connection id leads: its slab entry and, once it has one, its
+/// session (a copy of [`Conn::session`]), so that a pull goes from the id
+/// straight to the session without touching the connection.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Route {
+    conn: Key,
+    pub(super) session: Option<Key>,
+}
+
 /// Connections by the shell's id.
 pub(super) struct Conns {
-    index: IdMap,
+    index: IdMap<Route>,
     slab: Slab<Conn>,
 }
 
@@ -54,23 +64,40 @@ impl Conns {
 
     #[inline]
     pub(super) fn get(&self, id: &ConnId) -> Option<&Conn> {
-        self.slab.get(self.index.get(*id)?)
+        self.slab.get(self.index.get(*id)?.conn)
     }
 
     #[inline]
     pub(super) fn get_mut(&mut self, id: &ConnId) -> Option<&mut Conn> {
-        self.slab.get_mut(self.index.get(*id)?)
+        self.slab.get_mut(self.index.get(*id)?.conn)
+    }
+
+    /// Where `id` leads, without touching the connection itself.
+    #[inline]
+    pub(super) fn route(&self, id: &ConnId) -> Option<Route> {
+        self.index.get(*id)
+    }
+
+    /// Sets the session of connection `id`.
+    pub(super) fn set_session(&mut self, id: &ConnId, session: Option<Key>) {
+        if let Some(route) = self.index.get_mut(*id) {
+            route.session = session;
+            if let Some(c) = self.slab.get_mut(route.conn) {
+                c.session = session;
+            }
+        }
     }
 
     /// Adds `conn` under `id`, replacing any connection of that id.
     pub(super) fn insert(&mut self, id: ConnId, conn: Conn) {
         self.remove(&id);
+        let session = conn.session;
         let key = self.slab.insert(conn);
-        self.index.insert(id, key);
+        self.index.insert(id, Route { conn: key, session });
     }
 
     pub(super) fn remove(&mut self, id: &ConnId) -> Option<Conn> {
-        self.slab.remove(self.index.remove(*id)?)
+        self.slab.remove(self.index.remove(*id)?.conn)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Connection ids to slab keys: an open-addressing hash table.
+//! Connection ids to small values: an open-addressing hash table.
 //!
 //! Every pull looks a connection up by the shell's id, and an ordered map of
 //! ten thousand ids costs a dozen compares and several cache lines per
@@ -11,18 +11,17 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::ConnId;
-use super::slab::Key;
 
 /// The smallest table allocated, in slots.
 const MIN_SLOTS: usize = 16;
 
-pub(super) struct IdMap {
+pub(super) struct IdMap<V> {
     /// A power of two in length (or empty); at most half full.
-    slots: Vec<Option<(ConnId, Key)>>,
+    slots: Vec<Option<(ConnId, V)>>,
     len: usize,
 }
 
-impl IdMap {
+impl<V: Copy> IdMap<V> {
     pub(super) fn new() -> Self {
         IdMap {
             slots: Vec::new(),
@@ -65,45 +64,51 @@ impl IdMap {
     }
 
     #[inline]
-    pub(super) fn get(&self, id: ConnId) -> Option<Key> {
+    pub(super) fn get(&self, id: ConnId) -> Option<V> {
         self.find(id)
-            .and_then(|i| self.slots[i].map(|(_, key)| key))
+            .and_then(|i| self.slots[i].map(|(_, value)| value))
     }
 
-    /// Maps `id` to `key`, replacing any previous key.
-    pub(super) fn insert(&mut self, id: ConnId, key: Key) {
+    /// The value of `id`, to change in place.
+    pub(super) fn get_mut(&mut self, id: ConnId) -> Option<&mut V> {
+        let i = self.find(id)?;
+        self.slots[i].as_mut().map(|(_, value)| value)
+    }
+
+    /// Maps `id` to `value`, replacing any previous value.
+    pub(super) fn insert(&mut self, id: ConnId, value: V) {
         if let Some(i) = self.find(id) {
-            self.slots[i] = Some((id, key));
+            self.slots[i] = Some((id, value));
             return;
         }
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        self.place(id, key);
+        self.place(id, value);
         self.len += 1;
     }
 
-    fn place(&mut self, id: ConnId, key: Key) {
+    fn place(&mut self, id: ConnId, value: V) {
         let mut i = self.home(id);
         while self.slots[i].is_some() {
             i = (i + 1) & self.mask();
         }
-        self.slots[i] = Some((id, key));
+        self.slots[i] = Some((id, value));
     }
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(MIN_SLOTS);
         let old = core::mem::replace(&mut self.slots, vec![None; size]);
-        for (id, key) in old.into_iter().flatten() {
-            self.place(id, key);
+        for (id, value) in old.into_iter().flatten() {
+            self.place(id, value);
         }
     }
 
     /// Removes `id`, shifting back the entries that probed past its slot so
     /// that no probe meets a hole before its entry (no tombstones).
-    pub(super) fn remove(&mut self, id: ConnId) -> Option<Key> {
+    pub(super) fn remove(&mut self, id: ConnId) -> Option<V> {
         let mut hole = self.find(id)?;
-        let (_, key) = self.slots[hole].take()?;
+        let (_, value) = self.slots[hole].take()?;
         self.len -= 1;
         let mut i = hole;
         loop {
@@ -127,14 +132,14 @@ impl IdMap {
         if self.len == 0 && self.slots.len() > MIN_SLOTS {
             self.slots = Vec::new();
         }
-        Some(key)
+        Some(value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dispatch::hub::slab::Slab;
+    use crate::dispatch::hub::slab::{Key, Slab};
     use alloc::collections::BTreeMap;
 
     /// The table agrees with an ordered map over a deterministic mix of

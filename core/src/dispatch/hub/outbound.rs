@@ -18,18 +18,24 @@ impl Hub {
             topics,
             ..
         } = self;
-        let Some(c) = conns.get_mut(&conn) else {
+        let Some(route) = conns.route(&conn) else {
             return 0;
         };
         let mut taken = 0;
         let mut budget = max_bytes;
-        while let Some(frame) = c.early.pop_front() {
-            budget = budget.saturating_sub(frame.len());
-            out.extend(core::iter::once(frame));
-            taken += 1;
-        }
-        let Some(s) = c.session.and_then(|key| sessions.get_mut(key)) else {
+        let Some(key) = route.session else {
+            // Before `hello`: only the errors answered so far.
+            let Some(c) = conns.get_mut(&conn) else {
+                return 0;
+            };
+            while let Some(frame) = c.early.pop_front() {
+                out.extend(core::iter::once(frame));
+                taken += 1;
+            }
             return taken;
+        };
+        let Some(s) = sessions.get_mut(key) else {
+            return 0;
         };
         loop {
             // The first frame goes whatever its size, so a frame larger than
@@ -59,11 +65,8 @@ impl Hub {
         }
         // Only a session catching up has more to queue than it had.
         if s.catching_up {
-            let key = c.session;
             let now = self.now;
-            if let Some(key) = key {
-                self.pump(key, now);
-            }
+            self.pump(key, now);
         }
         taken
     }
