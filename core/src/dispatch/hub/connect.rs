@@ -108,22 +108,6 @@ impl Hub {
         self.deadlines
             .remove(&(self.conns[&conn].hello_at, Deadline::Hello(conn)));
         self.welcome(key);
-        // Errors answered before `hello` keep their place before the
-        // `welcome`; from now on every frame of the connection goes through
-        // the session's queue, which is all a pull then looks at.
-        let early = self
-            .conns
-            .get_mut(&conn)
-            .map(|c| core::mem::take(&mut c.early))
-            .unwrap_or_default();
-        if let Some(s) = self.sessions.get_mut(key) {
-            for frame in early.into_iter().rev() {
-                s.queue.push_front(Entry::Frame {
-                    frame,
-                    tag: Tag::Other,
-                });
-            }
-        }
         if resumable.is_some() {
             self.resync(key, now);
         }

@@ -20,7 +20,9 @@ use crate::time::Instant;
 pub(super) struct Conn {
     /// Changed only by [`Conns::set_session`], which keeps the index's copy.
     pub(super) session: Option<Key>,
-    /// Frames for a connection without a session (errors before `hello`).
+    /// Frames for a connection without a session (errors before `hello`),
+    /// pulled before the session's; pushed to only through
+    /// [`Conns::set_early`]'s caller, which keeps the index's flag.
     pub(super) early: VecDeque<Frame>,
     /// Whether a `Close` was asked for; nothing more is accepted from it.
     pub(super) closing: bool,
@@ -38,6 +40,9 @@ pub(super) struct Conn {
 pub(super) struct Route {
     conn: Key,
     pub(super) session: Option<Key>,
+    /// Whether [`Conn::early`] may hold frames: only then must a pull read
+    /// the connection.
+    pub(super) early: bool,
 }
 
 /// Connections by the shell's id.
@@ -88,12 +93,26 @@ impl Conns {
         }
     }
 
+    /// Records whether connection `id` holds early frames.
+    pub(super) fn set_early(&mut self, id: &ConnId, early: bool) {
+        if let Some(route) = self.index.get_mut(*id) {
+            route.early = early;
+        }
+    }
+
     /// Adds `conn` under `id`, replacing any connection of that id.
     pub(super) fn insert(&mut self, id: ConnId, conn: Conn) {
         self.remove(&id);
-        let session = conn.session;
+        let (session, early) = (conn.session, !conn.early.is_empty());
         let key = self.slab.insert(conn);
-        self.index.insert(id, Route { conn: key, session });
+        self.index.insert(
+            id,
+            Route {
+                conn: key,
+                session,
+                early,
+            },
+        );
     }
 
     pub(super) fn remove(&mut self, id: &ConnId) -> Option<Conn> {

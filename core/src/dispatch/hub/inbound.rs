@@ -128,6 +128,7 @@ impl Hub {
                     self.outputs.push_back(super::HubOutput::Wake(conn));
                 }
                 c.early.push_back(frame);
+                self.conns.set_early(&conn, true);
             }
             None => {}
         }

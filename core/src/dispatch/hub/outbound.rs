@@ -23,19 +23,19 @@ impl Hub {
         };
         let mut taken = 0;
         let mut budget = max_bytes;
-        let Some(key) = route.session else {
-            // Before `hello`: only the errors answered so far.
-            let Some(c) = conns.get_mut(&conn) else {
-                return 0;
-            };
-            while let Some(frame) = c.early.pop_front() {
-                out.extend(core::iter::once(frame));
-                taken += 1;
+        if route.early {
+            // Errors answered before `hello` go first.
+            if let Some(c) = conns.get_mut(&conn) {
+                while let Some(frame) = c.early.pop_front() {
+                    budget = budget.saturating_sub(frame.len());
+                    out.extend(core::iter::once(frame));
+                    taken += 1;
+                }
             }
+            conns.set_early(&conn, false);
+        }
+        let Some(s) = route.session.and_then(|key| sessions.get_mut(key)) else {
             return taken;
-        };
-        let Some(s) = sessions.get_mut(key) else {
-            return 0;
         };
         loop {
             // The first frame goes whatever its size, so a frame larger than
@@ -64,7 +64,9 @@ impl Hub {
             taken += 1;
         }
         // Only a session catching up has more to queue than it had.
-        if s.catching_up {
+        if s.catching_up
+            && let Some(key) = route.session
+        {
             let now = self.now;
             self.pump(key, now);
         }
