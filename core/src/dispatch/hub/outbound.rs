@@ -64,11 +64,15 @@ impl Hub {
             taken += 1;
         }
         // Only a session catching up has more to queue than it had.
-        if s.catching_up
-            && let Some(key) = route.session
-        {
+        if !s.catching_up {
+            s.queue.trim();
+        } else if let Some(key) = route.session {
             let now = self.now;
             self.pump(key, now);
+            // A replay that has nothing more to give leaves no room behind.
+            if let Some(s) = self.sessions.get_mut(key) {
+                s.queue.trim();
+            }
         }
         taken
     }

@@ -160,17 +160,15 @@ impl Queue {
         }
         let entry = self.entries.pop_front()?;
         self.bytes -= cost;
-        if self.entries.is_empty() {
-            self.reset();
-        }
         Some(entry)
     }
 
     /// On an empty queue: gives back what a burst grew beyond [`KEEP`]
-    /// entries.
+    /// entries. Called once a pull is over rather than whenever the queue
+    /// empties, so that a replay refilled after every pull keeps its room.
     #[inline]
-    fn reset(&mut self) {
-        if self.entries.capacity() > 4 * KEEP {
+    pub(crate) fn trim(&mut self) {
+        if self.entries.is_empty() && self.entries.capacity() > 4 * KEEP {
             self.entries.shrink_to(KEEP);
         }
     }
@@ -203,9 +201,7 @@ impl Queue {
             false
         });
         self.bytes -= freed;
-        if self.entries.is_empty() {
-            self.reset();
-        }
+        self.trim();
         lowest
     }
 
@@ -213,7 +209,7 @@ impl Queue {
     pub(crate) fn drain(&mut self, f: impl FnMut(Entry)) {
         self.bytes = 0;
         self.entries.drain().for_each(f);
-        self.reset();
+        self.trim();
     }
 }
 
@@ -244,6 +240,7 @@ mod tests {
         }
         assert!(q.capacity() >= 500);
         while q.pop_within(usize::MAX).is_some() {}
+        q.trim();
         assert!(q.capacity() <= 4 * KEEP, "the burst's room is given back");
         // Bounds are unchanged by the lazy allocation.
         for _ in 0..1024 + CONTROL_FRAMES {
