@@ -1,6 +1,9 @@
-//! Cost of the hub's delivery paths, driven as a shell drives them: every
-//! `Wake` is answered by pulling that connection's frames into a reused
-//! batch, so each figure includes the pull.
+//! Cost of the hub's delivery paths, driven as the server's driver drives
+//! them: every `Wake` is answered by one pull of that connection's frames
+//! into a reused batch (one write), and by another only when that batch
+//! came back full (the driver pulls again once the write is done), so each
+//! figure includes the pull. After each measurement every queue is checked
+//! empty: nothing is left behind.
 //!
 //! - `fanout/N`: one publish to a topic with N subscribers (1, 100, 10,000);
 //! - `many_topics`: one publish to each of 1,000 topics with 4 subscribers;
@@ -27,7 +30,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration as WallDuration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -42,10 +45,12 @@ use onbeat_core::proto::{
 use onbeat_core::{Duration, Instant};
 
 /// The system allocator, counting allocations (reallocations included: a
-/// growing vector costs as much as a fresh one).
+/// growing vector costs as much as a fresh one) and the bytes live.
 struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Bytes requested and not yet freed (the allocator's own overhead aside).
+static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
 
 // The one unsafe item of the benchmarks: `GlobalAlloc` is an unsafe trait.
 // Every call is forwarded unchanged to `System`, so its contract holds.
@@ -53,23 +58,27 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: forwarded with the caller's layout, as `alloc` requires.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: forwarded with the caller's layout.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
         // SAFETY: `ptr` was allocated by this allocator, hence by `System`.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: `ptr` was allocated by this allocator, hence by `System`.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -86,6 +95,9 @@ fn allocations() -> u64 {
 const PAYLOAD: &[u8] = &[b'x'; 64];
 /// The shell's write size: everything queued goes in one pull.
 const PULL_BYTES: usize = 64 * 1024;
+/// More than any frame of these benchmarks takes (deliveries of `PAYLOAD`,
+/// answers, `welcome`).
+const FRAME_MAX: usize = 1024;
 
 /// An in-process shell around one hub: answers every `Wake` by pulling.
 struct Bench {
@@ -95,6 +107,8 @@ struct Bench {
     batch: Vec<Frame>,
     /// Frames pulled so far.
     pulled: u64,
+    /// Connections opened, to check that nothing is left queued.
+    conns: Vec<ConnId>,
 }
 
 impl Bench {
@@ -112,6 +126,7 @@ impl Bench {
             now,
             batch: Vec::with_capacity(queue_messages),
             pulled: 0,
+            conns: Vec::new(),
         }
     }
 
@@ -125,6 +140,7 @@ impl Bench {
         self.hub
             .handle_connect(c, caps, Codec::Postcard, self.now)
             .expect("room for the connection");
+        self.conns.push(c);
         let hello = Hello {
             version: PROTOCOL_VERSION,
             resume,
@@ -157,20 +173,31 @@ impl Bench {
         self.drain();
     }
 
-    /// Answers every output as a shell would: pulls woken connections dry.
+    /// Answers every output as the server's driver does: one pull per
+    /// `Wake`, and another after each batch that may have filled the write
+    /// (a batch with room for one more frame of this benchmark left nothing
+    /// behind; frames are at most `FRAME_MAX` bytes).
     fn drain(&mut self) {
         while let Some(out) = self.hub.poll_output() {
             if let HubOutput::Wake(conn) = out {
                 loop {
                     let n = self.hub.pull(conn, &mut self.batch, PULL_BYTES);
-                    if n == 0 {
-                        break;
-                    }
                     self.pulled += n as u64;
                     black_box(&self.batch);
                     self.batch.clear();
+                    if (n + 1) * FRAME_MAX <= PULL_BYTES {
+                        break;
+                    }
                 }
             }
+        }
+    }
+
+    /// Panics if any connection still has frames queued.
+    fn assert_drained(&self) {
+        for &conn in &self.conns {
+            let queued = self.hub.queued(conn).unwrap_or((0, 0));
+            assert_eq!(queued, (0, 0), "{conn:?} was left with frames queued");
         }
     }
 
@@ -218,6 +245,9 @@ fn many_topics_setup(topics: u64, per_topic: u64) -> (Bench, Vec<String>) {
 /// of it outside criterion and prints deliveries per second and allocations
 /// per delivery.
 fn report(name: &str, b: &mut Bench, rounds: u64, mut step: impl FnMut(&mut Bench)) {
+    if !wanted(name) {
+        return;
+    }
     // Warm-up: the topic history fills to its bound (so each publish also
     // frees the oldest message) and every queue and output buffer reaches
     // its working size.
@@ -232,6 +262,7 @@ fn report(name: &str, b: &mut Bench, rounds: u64, mut step: impl FnMut(&mut Benc
     let (wall, cpu) = (start.elapsed(), cpu_time().zip(cpu).map(|(b, a)| b - a));
     let deliveries = b.pulled - pulled;
     let allocs = allocations() - allocs;
+    b.assert_drained();
     assert!(deliveries > 0, "{name}: nothing was delivered");
     println!(
         "{name}: {:.2} M deliveries/s{}, {:.4} allocations/delivery ({:.1} per round of {} deliveries)",
@@ -241,6 +272,28 @@ fn report(name: &str, b: &mut Bench, rounds: u64, mut step: impl FnMut(&mut Benc
         allocs as f64 / rounds as f64,
         deliveries / rounds,
     );
+}
+
+/// Whether the steady-state line of case `name` is wanted: not when
+/// criterion only profiles (`--profile-time`, as under callgrind, where the
+/// warm-up would take minutes), nor when a filter given on the command line
+/// does not match it (criterion's rule: a substring of the name).
+fn wanted(name: &str) -> bool {
+    let mut args = std::env::args().skip(1);
+    let mut filter = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--profile-time" => return false,
+            // Flags that take a value; `--bench` and the like take none.
+            "--save-baseline" | "--baseline" | "--measurement-time" | "--warm-up-time"
+            | "--sample-size" | "--output-format" | "--color" => {
+                args.next();
+            }
+            _ if arg.starts_with('-') => {}
+            _ => filter = Some(arg),
+        }
+    }
+    filter.is_none_or(|f| name.contains(&f))
 }
 
 /// CPU time this thread has run, where the kernel says (Linux): unlike wall
@@ -358,7 +411,8 @@ fn resume(b: &mut Bench, token: Token) {
 fn resume_recover(c: &mut Criterion) {
     // Allocations of one resume (setup excluded), per recovered message.
     let mut samples = Vec::new();
-    for _ in 0..5 {
+    let samples_wanted = if wanted("resume_recover/1000") { 5 } else { 0 };
+    for _ in 0..samples_wanted {
         let (mut b, token) = missed_setup();
         let (allocs, pulled) = (allocations(), b.pulled);
         let (start, cpu) = (std::time::Instant::now(), cpu_time());
@@ -367,17 +421,14 @@ fn resume_recover(c: &mut Criterion) {
         assert_eq!(b.pulled - pulled, MISSED + 1);
         samples.push((wall, cpu, allocations() - allocs));
     }
-    let (wall, cpu, allocs) = samples
-        .iter()
-        .min()
-        .copied()
-        .expect("five samples were taken");
-    println!(
-        "resume_recover/1000: {:.2} M deliveries/s{}, {:.4} allocations/delivery ({allocs} per resume)",
-        MISSED as f64 / wall.as_secs_f64() / 1e6,
-        per_cpu_second(MISSED, cpu),
-        allocs as f64 / MISSED as f64,
-    );
+    if let Some((wall, cpu, allocs)) = samples.iter().min().copied() {
+        println!(
+            "resume_recover/1000: {:.2} M deliveries/s{}, {:.4} allocations/delivery ({allocs} per resume)",
+            MISSED as f64 / wall.as_secs_f64() / 1e6,
+            per_cpu_second(MISSED, cpu),
+            allocs as f64 / MISSED as f64,
+        );
+    }
     let mut group = c.benchmark_group("resume_recover");
     group.throughput(Throughput::Elements(MISSED));
     group.bench_function("1000", |bencher| {
@@ -393,6 +444,45 @@ fn resume_recover(c: &mut Criterion) {
     group.finish();
 }
 
+/// Heap bytes the hub holds per idle session, with its default limits: a
+/// connection that said `hello`, subscribed to one topic and read
+/// everything. Counted as requested from the allocator (its own overhead,
+/// typically 8 to 16 bytes per block, aside) and including the shell's
+/// capabilities, which the hub keeps.
+fn idle_session(_: &mut Criterion) {
+    const SESSIONS: u64 = 2_000;
+    let name = "idle_session";
+    if !wanted(name) {
+        return;
+    }
+    let config = HubConfig {
+        max_sessions: 20_000,
+        ..HubConfig::default()
+    };
+    let now = Instant::from_millis(1_000);
+    let mut b = Bench {
+        hub: Hub::new(config, [7; 32], 1, now),
+        now,
+        batch: Vec::new(),
+        pulled: 0,
+        conns: Vec::with_capacity(SESSIONS as usize),
+    };
+    b.hub
+        .open_topic("t", TopicConfig::reliable(1024, Duration::from_secs(3600)))
+        .expect("fresh topic");
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    for conn in 0..SESSIONS {
+        b.connect(conn, conn, None);
+        b.subscribe(conn, "t", None);
+    }
+    b.assert_drained();
+    let bytes = LIVE_BYTES.load(Ordering::Relaxed) - before;
+    println!(
+        "{name}: {} heap bytes per idle session ({SESSIONS} sessions, default limits)",
+        bytes / SESSIONS as i64
+    );
+}
+
 fn config() -> Criterion {
     // Two cores shared with other work: short, few samples, enough to see
     // the order of magnitude and any regression by a factor.
@@ -405,6 +495,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = fanout, many_topics, churn, resume_recover
+    targets = idle_session, fanout, many_topics, churn, resume_recover
 }
 criterion_main!(benches);

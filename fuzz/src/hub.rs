@@ -551,7 +551,11 @@ impl World {
         else {
             return;
         };
-        self.session(&id).since.insert(topic, since);
+        self.session(&id)
+            .since
+            .entry(topic)
+            .or_default()
+            .push_back(since);
     }
 
     /// Records what the hub owes for `msg`, about to be handled on `conn`;
@@ -776,7 +780,11 @@ impl World {
                 stream.next = Next::Exactly(g.to);
             }
             ServerMsg::Subscribed(sub) => {
-                let since = s.since.get(&sub.topic).copied().flatten();
+                let since = s
+                    .since
+                    .get_mut(&sub.topic)
+                    .and_then(|pending| pending.pop_front())
+                    .flatten();
                 let next = match since {
                     // The replay starts exactly at `since`.
                     Some(since) if sub.recovered && since.epoch == sub.position.epoch => {

@@ -2,7 +2,7 @@
 //! streams and requests, and the checks on each pulled frame's offsets and
 //! answers.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use onbeat_core::dispatch::{CloseCode, Codec};
 use onbeat_core::proto::{
@@ -90,11 +90,12 @@ impl PresenceView {
 #[derive(Debug, Default)]
 pub(super) struct SessionModel {
     pub(super) streams: BTreeMap<Topic, Stream>,
-    /// The `since` of the latest `subscribe` the hub accepted, per topic: a
-    /// `subscribed{recovered: true}` answers it (an earlier one still queued
-    /// is followed by no delivery of its own, which the hub drops on the
-    /// resubscribe).
-    pub(super) since: BTreeMap<Topic, Option<Position>>,
+    /// The `since` of each `subscribe` the hub accepted and has not been
+    /// seen answering yet, oldest first, per topic: `subscribed` answers come
+    /// in the order of their requests (an earlier one still queued is
+    /// followed by no delivery of its own, which the hub drops on the
+    /// resubscribe). Emptied on a resume, which may drop queued answers.
+    pub(super) since: BTreeMap<Topic, VecDeque<Option<Position>>>,
     pub(super) inputs: BTreeMap<RequestId, Owed>,
     /// Publishes with a request id (ids apart from those of inputs, so that
     /// an `error` names one or the other).
@@ -107,6 +108,7 @@ pub(super) struct SessionModel {
 impl SessionModel {
     /// Answers outstanding now may never come.
     pub(super) fn excuse(&mut self) {
+        self.since.clear();
         let publishes = self.publishes.values_mut().map(|p| &mut p.owed);
         for owed in self.inputs.values_mut().chain(publishes) {
             owed.excused = owed.sent - owed.answered;

@@ -84,14 +84,14 @@ impl<P: Clone, T> Sim<P, T> {
     /// logged at once; each arriving copy becomes a [`Event::Deliver`].
     /// Returns how many copies will arrive.
     pub fn send(&mut self, link: LinkId, size: u32, payload: P) -> usize {
-        let (_, transit) = self.links[link.0 as usize].send(self.now, size, &mut self.rng);
-        for (pkt, reason) in &transit.dropped {
+        let (_, delivered, dropped) =
+            self.links[link.0 as usize].offer(self.now, size, &mut self.rng);
+        for (pkt, reason) in dropped {
             let fields = [pkt.id, pkt.copy as u64, *reason as u64, pkt.size as u64];
             self.log
                 .append(Record::Dropped, pkt.at, link.0 as u64, &fields);
         }
-        let arriving = transit.delivered.len();
-        for pkt in transit.delivered {
+        for pkt in delivered {
             let event = Event::Deliver {
                 link,
                 packet: pkt.id,
@@ -99,7 +99,7 @@ impl<P: Clone, T> Sim<P, T> {
             };
             self.queue.push(pkt.at, event);
         }
-        arriving
+        delivered.len()
     }
 
     /// Asks for `timer` to come back at true time `at` (now, if `at` has passed).

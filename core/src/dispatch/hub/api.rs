@@ -111,7 +111,7 @@ impl Hub {
         if let Some(room) = self.rooms.remove(key) {
             for skey in room.members {
                 if let Some(s) = self.sessions.get_mut(skey) {
-                    s.rooms.retain(|r| *r != key);
+                    s.cold.rooms.retain(|r| *r != key);
                 }
             }
             if let Some(at) = room.deadline {
@@ -167,7 +167,9 @@ impl Hub {
 
     /// Sends `data` to one session's inbox (see [`HubConfig::inbox`](super::HubConfig)).
     pub fn send_to_session(&mut self, session: &SessionId, data: &[u8]) -> Result<(), HubError> {
-        let key = *self.by_id.get(session).ok_or(HubError::UnknownSession)?;
+        let key = super::ids::parse_session(session)
+            .and_then(|id| self.by_id.get(&id).copied())
+            .ok_or(HubError::UnknownSession)?;
         self.push_inbox(key, data);
         Ok(())
     }
@@ -226,7 +228,7 @@ impl Hub {
             let position = self.publish_now(held.topic, held.data, Some(at), now);
             if let Some((key, id)) = held.ack {
                 if let Some(s) = self.sessions.get_mut(key) {
-                    s.requests.put(
+                    s.cold.requests.put(
                         super::session::Kind::Publish,
                         id,
                         super::session::Answer::Published(position),

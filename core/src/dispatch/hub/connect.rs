@@ -68,7 +68,7 @@ impl Hub {
         if let Some(s) = self.sessions.get_mut(key).filter(|s| s.conn == Some(conn)) {
             s.conn = None;
             let at = now + grace;
-            s.expires = Some(at);
+            s.cold.expires = Some(at);
             self.deadlines.insert((at, Deadline::Expire(key)));
         }
     }
@@ -91,11 +91,11 @@ impl Hub {
         let resumable = hello
             .resume
             .as_ref()
-            .and_then(|t| self.by_token.get(t).copied())
+            .and_then(|t| self.by_token.get(&super::ids::parse_token(t)?).copied())
             .filter(|k| {
                 self.sessions
                     .get(*k)
-                    .is_some_and(|s| s.caps.user == c.caps.user)
+                    .is_some_and(|s| s.cold.caps.user == c.caps.user)
             });
         let key = match resumable {
             Some(key) => {
@@ -104,9 +104,7 @@ impl Hub {
             }
             None => self.open_session(conn, now)?,
         };
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.session = Some(key);
-        }
+        self.conns.set_session(&conn, Some(key));
         self.deadlines
             .remove(&(self.conns[&conn].hello_at, Deadline::Hello(conn)));
         self.welcome(key);
@@ -123,12 +121,11 @@ impl Hub {
             return Err(err);
         }
         let (id, token) = self.fresh_ids();
-        let c = &self.conns[&conn];
-        let (caps, codec) = (c.caps.clone(), c.codec);
+        let (caps, codec) = self.take_caps(conn);
         let user = caps.user.clone();
         let session = Session::new(
-            id.clone(),
-            token.clone(),
+            super::ids::session_text(id),
+            token,
             caps,
             conn,
             codec,
@@ -145,18 +142,15 @@ impl Hub {
     /// Moves session `key` onto `conn`, with the connection's (fresher)
     /// capabilities; subscriptions they no longer allow are dropped.
     fn resume(&mut self, conn: ConnId, key: Key, now: Instant) {
-        let c = &self.conns[&conn];
-        let (caps, codec) = (c.caps.clone(), c.codec);
+        let (caps, codec) = self.take_caps(conn);
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
         if let Some(old) = s.conn.replace(conn) {
             close_conn(&mut self.conns, &mut self.outputs, old, CloseCode::Replaced);
-            if let Some(o) = self.conns.get_mut(&old) {
-                o.session = None;
-            }
+            self.conns.set_session(&old, None);
         }
-        if let Some(at) = s.expires.take() {
+        if let Some(at) = s.cold.expires.take() {
             self.deadlines.remove(&(at, Deadline::Expire(key)));
         }
         if s.codec != codec {
@@ -175,10 +169,24 @@ impl Hub {
                 .map(|sub| sub.topic)
                 .collect()
         };
-        s.caps = caps;
+        s.cold.caps = caps;
         for tkey in denied {
             self.drop_sub(key, tkey, now);
         }
+    }
+
+    /// The capabilities and codec `conn` was accepted with, moved out for its
+    /// session (the connection needs them no more once it has one).
+    fn take_caps(&mut self, conn: ConnId) -> (Capabilities, Codec) {
+        let c = self
+            .conns
+            .get_mut(&conn)
+            .expect("a connection the caller knows is present");
+        let user = c.caps.user.clone();
+        (
+            core::mem::replace(&mut c.caps, Capabilities::new(user)),
+            c.codec,
+        )
     }
 
     /// Queues `welcome` first, with a fresh resume token (the old one stops
@@ -189,13 +197,13 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        let old = core::mem::replace(&mut *s.token, token.clone());
+        let old = core::mem::replace(&mut s.cold.token, token);
         self.by_token.remove(&old);
-        self.by_token.insert(token.clone(), key);
+        self.by_token.insert(token, key);
         let msg = ServerMsg::Welcome(Welcome {
             version: PROTOCOL_VERSION,
-            session: s.id.clone(),
-            resume: token,
+            session: s.cold.id.clone(),
+            resume: super::ids::token_text(token),
             clock,
             max_frame,
         });
@@ -216,7 +224,7 @@ impl Hub {
         let rooms = self
             .sessions
             .get(key)
-            .map(|s| s.rooms.clone())
+            .map(|s| s.cold.rooms.clone())
             .unwrap_or_default();
         for rkey in rooms {
             self.send_room_state(key, rkey, now);
@@ -241,12 +249,14 @@ impl Hub {
         let Some(s) = self.sessions.remove(key) else {
             return;
         };
-        self.by_id.remove(&s.id);
-        self.by_token.remove(&*s.token);
-        if let Some(keys) = self.by_user.get_mut(&s.caps.user) {
+        if let Some(id) = super::ids::parse_session(&s.cold.id) {
+            self.by_id.remove(&id);
+        }
+        self.by_token.remove(&s.cold.token);
+        if let Some(keys) = self.by_user.get_mut(&s.cold.caps.user) {
             keys.retain(|k| *k != key);
             if keys.is_empty() {
-                self.by_user.remove(&s.caps.user);
+                self.by_user.remove(&s.cold.caps.user);
             }
         }
     }
@@ -258,16 +268,17 @@ impl Hub {
 /// are lost: answers come back by resending, presence and phases by resync.
 fn rewind(s: &mut Session) {
     s.catching_up = true;
-    for entry in s.queue.drain() {
+    let subs = &mut s.subs;
+    s.queue.drain(|entry| {
         let (topic, offset) = match entry {
             Entry::Frame {
                 tag: Tag::Deliver { topic, offset },
                 ..
             } => (topic, offset),
             Entry::Gap { topic, from, .. } => (topic, from),
-            Entry::Frame { .. } => continue,
+            Entry::Frame { .. } => return,
         };
-        if let Some(sub) = s.subs.iter_mut().find(|sub| sub.topic == topic) {
+        if let Some(sub) = subs.iter_mut().find(|sub| sub.topic == topic) {
             sub.next = sub.next.min(offset);
             // A pending gap the rewind goes back before will be re-sent as
             // messages (or reported lost) by the pump.
@@ -275,5 +286,5 @@ fn rewind(s: &mut Session) {
                 sub.gap = None;
             }
         }
-    }
+    });
 }

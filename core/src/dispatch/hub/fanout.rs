@@ -1,10 +1,9 @@
 //! Putting frames into queues: live fan-out, catch-up from history, lossy
 //! gaps, targeted and control frames.
 
-use alloc::collections::VecDeque;
-
 use super::config::Reliability;
 use super::conns::Conns;
+use super::fifo::Fifo;
 use super::frame::{Encoded, Frame};
 use super::queue::{Entry, GAP_COST, Tag};
 use super::session::{Session, Sub};
@@ -18,7 +17,7 @@ use crate::time::Instant;
 pub(super) fn enqueue(
     s: &mut Session,
     entry: Entry,
-    outputs: &mut VecDeque<HubOutput>,
+    outputs: &mut Fifo<HubOutput>,
 ) -> Result<(), Entry> {
     let was_empty = s.queue.is_empty();
     s.queue.push(entry)?;
@@ -31,7 +30,7 @@ pub(super) fn enqueue(
 /// Asks for `conn` to be closed, once.
 pub(super) fn close_conn(
     conns: &mut Conns,
-    outputs: &mut VecDeque<HubOutput>,
+    outputs: &mut Fifo<HubOutput>,
     conn: ConnId,
     code: CloseCode,
 ) {
@@ -88,8 +87,8 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        let offset = s.inbox_next;
-        s.inbox_next += 1;
+        let offset = s.cold.inbox_next;
+        s.cold.inbox_next += 1;
         let msg = ServerMsg::Deliver(Deliver {
             topic: inbox,
             epoch,
@@ -133,24 +132,20 @@ impl Hub {
                     continue;
                 }
                 let frame = msg.frame(&name, epoch, s.codec);
-                if gap.is_none() {
-                    let tag = Tag::Deliver {
-                        topic: tkey,
-                        offset,
-                    };
-                    if enqueue(
-                        s,
-                        Entry::Frame {
-                            frame: frame.clone(),
-                            tag,
+                if gap.is_none() && s.queue.fits(1, frame.len()) {
+                    let was_empty = s.queue.is_empty();
+                    s.queue.push_fitting(Entry::Frame {
+                        frame: frame.clone(),
+                        tag: Tag::Deliver {
+                            topic: tkey,
+                            offset,
                         },
-                        outputs,
-                    )
-                    .is_ok()
-                    {
-                        s.subs[i].next = offset + 1;
-                        continue;
+                    });
+                    if let (true, Some(conn)) = (was_empty, s.conn) {
+                        outputs.push_back(HubOutput::Wake(conn));
                     }
+                    s.subs[i].next = offset + 1;
+                    continue;
                 }
                 match reliability {
                     // `next` stays at `offset`: the subscription catches up
@@ -179,7 +174,7 @@ fn lossy_place(
     i: usize,
     offset: u64,
     frame: Frame,
-    outputs: &mut VecDeque<HubOutput>,
+    outputs: &mut Fifo<HubOutput>,
 ) {
     let tkey = s.subs[i].topic;
     let full = !s.queue.fits(1, frame.len());

@@ -105,6 +105,7 @@ impl Encoded {
     }
 
     /// The frame in `codec`, encoding `msg` on first use.
+    #[inline]
     pub(crate) fn get<'m>(&mut self, codec: Codec, msg: impl FnOnce() -> ServerMsg<'m>) -> &Frame {
         let slot = match codec {
             Codec::Json => &mut self.json,

@@ -128,6 +128,7 @@ impl Hub {
                     self.outputs.push_back(super::HubOutput::Wake(conn));
                 }
                 c.early.push_back(frame);
+                self.conns.set_early(&conn, true);
             }
             None => {}
         }
@@ -148,7 +149,7 @@ impl Hub {
     /// dropping what was queued for it.
     fn subscribe(&mut self, key: Key, req: &Subscribe, now: Instant) -> Result<(), HubError> {
         let s = self.sessions.get_mut(key).ok_or(HubError::UnknownSession)?;
-        if !s.caps.may_subscribe(&req.topic) {
+        if !s.cold.caps.may_subscribe(&req.topic) {
             return Err(HubError::Forbidden);
         }
         let tkey = *self
@@ -208,7 +209,7 @@ impl Hub {
     ) -> Result<(), HubError> {
         let s = self.sessions.get_mut(key).ok_or(HubError::UnknownSession)?;
         if let Some(id) = req.request {
-            match s.requests.get(Kind::Publish, id) {
+            match s.cold.requests.get(Kind::Publish, id) {
                 Some(Answer::Published(position)) => {
                     self.ack(key, id, position);
                     return Ok(());
@@ -218,7 +219,7 @@ impl Hub {
                 _ => {}
             }
         }
-        if !s.caps.may_publish(&req.topic) {
+        if !s.cold.caps.may_publish(&req.topic) {
             return Err(HubError::Forbidden);
         }
         let tkey = *self
@@ -229,14 +230,14 @@ impl Hub {
         if timed.is_some() && self.timed.len() >= self.config.max_timed {
             return Err(HubError::TimedFull);
         }
-        if !s.publishes.take(now) {
+        if !s.cold.publishes.take(now) {
             return Err(HubError::RateLimited);
         }
         let data: Arc<[u8]> = Arc::from(req.data.as_bytes());
         if let Some(at) = timed {
             let ack = req.request.map(|id| (key, id));
             if let Some(id) = req.request {
-                s.requests.put(Kind::Publish, id, Answer::Held);
+                s.cold.requests.put(Kind::Publish, id, Answer::Held);
             }
             self.timed.hold(
                 at,
@@ -251,7 +252,8 @@ impl Hub {
         let position = self.publish_now(tkey, data, req.at, now);
         if let Some(id) = req.request {
             if let Some(s) = self.sessions.get_mut(key) {
-                s.requests
+                s.cold
+                    .requests
                     .put(Kind::Publish, id, Answer::Published(position));
             }
             self.ack(key, id, position);
@@ -266,7 +268,7 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        s.requests.forget(Kind::Publish, request);
+        s.cold.requests.forget(Kind::Publish, request);
         let msg = error_msg(HubError::UnknownTopic, Some(request), None);
         let frame = Frame::encode(&msg, s.codec);
         self.push_other(key, frame);

@@ -18,7 +18,7 @@ impl Hub {
         now: Instant,
     ) -> Result<(), HubError> {
         let s = self.sessions.get_mut(key).ok_or(HubError::UnknownSession)?;
-        let outcome = match s.requests.get(Kind::Input, req.request) {
+        let outcome = match s.cold.requests.get(Kind::Input, req.request) {
             Some(Answer::Input(outcome)) => outcome,
             Some(Answer::InputError(e)) => {
                 return Err(self.reject(conn, e, Some(req.request)));
@@ -27,7 +27,8 @@ impl Hub {
                 Ok(outcome) => outcome,
                 Err(e) => {
                     if let Some(s) = self.sessions.get_mut(key) {
-                        s.requests
+                        s.cold
+                            .requests
                             .put(Kind::Input, req.request, Answer::InputError(e));
                     }
                     return Err(self.reject(conn, e, Some(req.request)));
@@ -35,7 +36,8 @@ impl Hub {
             },
         };
         if let Some(s) = self.sessions.get_mut(key) {
-            s.requests
+            s.cold
+                .requests
                 .put(Kind::Input, req.request, Answer::Input(outcome));
             let msg = ServerMsg::InputResult(InputResult {
                 request: req.request,
@@ -52,14 +54,14 @@ impl Hub {
     fn judge(&mut self, key: Key, req: &Input<'_>, now: Instant) -> Result<InputOutcome, HubError> {
         let s = self.sessions.get_mut(key).ok_or(HubError::UnknownSession)?;
         let reject = |code| Ok(InputOutcome::Rejected(code));
-        if !s.caps.may_input(&req.room) {
+        if !s.cold.caps.may_input(&req.room) {
             return reject(RejectCode::Forbidden);
         }
         let rkey = *self
             .room_names
             .get(req.room.as_str())
             .ok_or(HubError::UnknownRoom)?;
-        if !s.inputs.take(now) {
+        if !s.cold.inputs.take(now) {
             return reject(RejectCode::RateLimited);
         }
         let room = self.rooms.get_mut(rkey).ok_or(HubError::UnknownRoom)?;
@@ -68,7 +70,7 @@ impl Hub {
             Some(Ok(v)) => Some(v),
             None => None,
         };
-        let (id, user) = (s.id.clone(), s.caps.user.clone());
+        let (id, user) = (s.cold.id.clone(), s.cold.caps.user.clone());
         let input = RoomInput {
             session: &id,
             user: &user,

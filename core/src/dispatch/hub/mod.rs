@@ -28,7 +28,9 @@ mod connect;
 mod conns;
 mod error;
 mod fanout;
+mod fifo;
 mod frame;
+mod idmap;
 mod ids;
 mod inbound;
 mod input;
@@ -47,7 +49,7 @@ mod topic;
 #[cfg(test)]
 mod tests;
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use rand_chacha::ChaCha20Rng;
@@ -59,9 +61,10 @@ pub use error::{CloseCode, HubError};
 pub use frame::{Codec, Frame};
 pub use room::{RoomCtx, RoomInput, RoomLogic};
 
-use crate::proto::{MemberId, Room, SessionId, Token, Topic};
+use crate::proto::{MemberId, Room, SessionId, Topic};
 use crate::time::Instant;
 use conns::Conns;
+use fifo::Fifo;
 use room::{Action, RoomState};
 use session::Session;
 use slab::{Key, Slab};
@@ -111,8 +114,9 @@ pub struct Hub {
     now: Instant,
     conns: Conns,
     sessions: Slab<Session>,
-    by_token: BTreeMap<Token, Key>,
-    by_id: BTreeMap<SessionId, Key>,
+    /// Sessions by resume token and by id, in their numeric forms (see `ids`).
+    by_token: BTreeMap<u128, Key>,
+    by_id: BTreeMap<u64, Key>,
     by_user: BTreeMap<MemberId, Vec<Key>>,
     topics: Slab<TopicState>,
     topic_names: BTreeMap<Topic, Key>,
@@ -120,7 +124,7 @@ pub struct Hub {
     room_names: BTreeMap<Room, Key>,
     timed: Timed,
     deadlines: BTreeSet<(Instant, Deadline)>,
-    outputs: VecDeque<HubOutput>,
+    outputs: Fifo<HubOutput>,
     /// Actions a room's logic recorded, applied after it returns.
     actions: Vec<Action>,
 }
@@ -152,7 +156,7 @@ impl Hub {
             room_names: BTreeMap::new(),
             timed: Timed::default(),
             deadlines: BTreeSet::new(),
-            outputs: VecDeque::new(),
+            outputs: Fifo::new(),
             actions: Vec::new(),
         }
     }
@@ -163,6 +167,7 @@ impl Hub {
     }
 
     /// The next thing for the shell to do, or `None` when there is nothing.
+    #[inline]
     pub fn poll_output(&mut self) -> Option<HubOutput> {
         self.outputs.pop_front()
     }
@@ -253,7 +258,7 @@ impl Hub {
     /// The session id of `conn`, once it has said `hello`.
     pub fn session_of(&self, conn: ConnId) -> Option<&SessionId> {
         let key = self.conns.get(&conn)?.session?;
-        Some(&self.sessions.get(key)?.id)
+        Some(&self.sessions.get(key)?.cold.id)
     }
 
     /// The sessions in a room's presence, in join order, with their users;
@@ -265,7 +270,7 @@ impl Hub {
         Some(
             room.members
                 .iter()
-                .filter_map(move |key| sessions.get(*key).map(|s| (&s.id, &s.caps.user))),
+                .filter_map(move |key| sessions.get(*key).map(|s| (&s.cold.id, &s.cold.caps.user))),
         )
     }
 

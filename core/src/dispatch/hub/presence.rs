@@ -52,14 +52,14 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        if s.rooms.contains(&rkey) {
+        if s.cold.rooms.contains(&rkey) {
             return;
         }
         let Some(room) = self.rooms.get_mut(rkey) else {
             return;
         };
-        s.rooms.push(rkey);
-        let user = s.caps.user.clone();
+        s.cold.rooms.push(rkey);
+        let user = s.cold.caps.user.clone();
         let others = room.members.clone();
         room.members.push(key);
         let count = room.users.entry(user.clone()).or_insert(0);
@@ -79,8 +79,8 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        s.rooms.retain(|r| *r != rkey);
-        let user = s.caps.user.clone();
+        s.cold.rooms.retain(|r| *r != rkey);
+        let user = s.cold.caps.user.clone();
         let Some(room) = self.rooms.get_mut(rkey) else {
             return;
         };

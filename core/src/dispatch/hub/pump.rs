@@ -6,9 +6,8 @@
 //! time the shell pulls. A replay longer than the queue therefore never
 //! overflows it, and reaches the live edge without a hole or a repeat.
 
-use alloc::collections::VecDeque;
-
 use super::fanout::enqueue;
+use super::fifo::Fifo;
 use super::frame::Frame;
 use super::queue::{Entry, Tag};
 use super::session::Session;
@@ -46,7 +45,7 @@ fn pump_one(
     s: &mut Session,
     i: usize,
     topics: &mut Slab<TopicState>,
-    outputs: &mut VecDeque<HubOutput>,
+    outputs: &mut Fifo<HubOutput>,
     now: Instant,
 ) -> bool {
     let tkey = s.subs[i].topic;

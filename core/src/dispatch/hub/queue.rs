@@ -1,10 +1,13 @@
 //! One session's outbound queue, bounded in frames and bytes.
 //!
-//! Sized once, when the session opens, to its full capacity: pushing a frame
-//! into it in steady state allocates nothing.
+//! Allocated lazily: an idle session holds a few entries' worth at most. It
+//! grows with what is queued (up to its bounds) and keeps its size while it
+//! is in use, so pushing a frame in steady state allocates nothing; once a
+//! burst has drained it shrinks back. An emptied queue starts again at its
+//! first slot, so a session that is pulled as fast as it is fed touches one
+//! cache line of it.
 
-use alloc::collections::VecDeque;
-
+use super::fifo::Fifo;
 use super::frame::Frame;
 use super::slab::Key;
 
@@ -42,11 +45,16 @@ pub(crate) const CONTROL_FRAMES: usize = 8;
 /// is about 2 KiB.
 pub(crate) const CONTROL_BYTES: usize = 16 * 1024;
 
+/// Entries an emptied queue keeps room for: enough for the steady state of
+/// a session that is read promptly, little enough for an idle one.
+const KEEP: usize = 8;
+
 /// What a `gap` frame counts for against the byte bound: a generous upper
 /// bound of its encoded size (topic name plus three varints or numbers).
 pub(crate) const GAP_COST: usize = 200;
 
 impl Entry {
+    #[inline]
     fn cost(&self) -> usize {
         match self {
             Entry::Frame { frame, .. } => frame.len(),
@@ -68,7 +76,7 @@ impl Entry {
 
 #[derive(Debug)]
 pub(crate) struct Queue {
-    entries: VecDeque<Entry>,
+    entries: Fifo<Entry>,
     bytes: usize,
     max_messages: usize,
     max_bytes: usize,
@@ -77,13 +85,14 @@ pub(crate) struct Queue {
 impl Queue {
     pub(crate) fn new(max_messages: usize, max_bytes: usize) -> Self {
         Queue {
-            entries: VecDeque::with_capacity(max_messages + CONTROL_FRAMES),
+            entries: Fifo::new(),
             bytes: 0,
             max_messages,
             max_bytes,
         }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -97,6 +106,7 @@ impl Queue {
     }
 
     /// Whether `n` more entries of `bytes` in total would fit.
+    #[inline]
     pub(crate) fn fits(&self, n: usize, bytes: usize) -> bool {
         self.entries.len() + n <= self.max_messages && self.bytes + bytes <= self.max_bytes
     }
@@ -126,6 +136,14 @@ impl Queue {
         Ok(())
     }
 
+    /// Appends a delivery the caller has checked [`fits`](Queue::fits): the
+    /// fan-out's path, which must not pay for the checks twice.
+    #[inline]
+    pub(crate) fn push_fitting(&mut self, entry: Entry) {
+        self.bytes += entry.cost();
+        self.entries.push_back(entry);
+    }
+
     /// Puts `entry` first, whatever the bounds: the `welcome` of a resumed
     /// session must precede what was queued before, and is one small frame.
     pub(crate) fn push_front(&mut self, entry: Entry) {
@@ -134,13 +152,31 @@ impl Queue {
     }
 
     /// The first entry, if its cost is at most `budget`.
+    #[inline]
     pub(crate) fn pop_within(&mut self, budget: usize) -> Option<Entry> {
-        if self.entries.front()?.cost() > budget {
+        let cost = self.entries.front()?.cost();
+        if cost > budget {
             return None;
         }
         let entry = self.entries.pop_front()?;
-        self.bytes -= entry.cost();
+        self.bytes -= cost;
         Some(entry)
+    }
+
+    /// On an empty queue: gives back what a burst grew beyond [`KEEP`]
+    /// entries. Called once a pull is over rather than whenever the queue
+    /// empties, so that a replay refilled after every pull keeps its room.
+    #[inline]
+    pub(crate) fn trim(&mut self) {
+        if self.entries.is_empty() && self.entries.capacity() > 4 * KEEP {
+            self.entries.shrink_to(KEEP);
+        }
+    }
+
+    /// Entries the queue has room for without growing (for memory tests).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.capacity()
     }
 
     /// Removes every queued delivery and gap of `topic`, returning the lowest
@@ -165,12 +201,51 @@ impl Queue {
             false
         });
         self.bytes -= freed;
+        self.trim();
         lowest
     }
 
-    /// Drops everything, returning the entries for bookkeeping.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry> + '_ {
+    /// Drops everything, handing each entry to `f` for bookkeeping.
+    pub(crate) fn drain(&mut self, f: impl FnMut(Entry)) {
         self.bytes = 0;
-        self.entries.drain(..)
+        self.entries.drain().for_each(f);
+        self.trim();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ServerMsg;
+
+    fn frame() -> Entry {
+        let msg = ServerMsg::Gap(crate::proto::Gap {
+            topic: crate::proto::Topic::try_from("t").expect("short name"),
+            epoch: 1,
+            from: 2,
+            to: 3,
+        });
+        Entry::Frame {
+            frame: Frame::encode(&msg, super::super::Codec::Postcard),
+            tag: Tag::Other,
+        }
+    }
+
+    #[test]
+    fn an_idle_queue_holds_nothing_and_a_drained_burst_shrinks_back() {
+        let mut q = Queue::new(1024, 1 << 20);
+        assert_eq!(q.capacity(), 0, "nothing is reserved up front");
+        for _ in 0..500 {
+            q.push(frame()).expect("within the bounds");
+        }
+        assert!(q.capacity() >= 500);
+        while q.pop_within(usize::MAX).is_some() {}
+        q.trim();
+        assert!(q.capacity() <= 4 * KEEP, "the burst's room is given back");
+        // Bounds are unchanged by the lazy allocation.
+        for _ in 0..1024 + CONTROL_FRAMES {
+            q.push(frame()).expect("within the bounds and the reserve");
+        }
+        assert!(q.push(frame()).is_err());
     }
 }

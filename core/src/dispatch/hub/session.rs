@@ -12,7 +12,7 @@ use super::frame::Codec;
 use super::queue::Queue;
 use super::rate::Bucket;
 use super::slab::Key;
-use crate::proto::{InputOutcome, Position, RequestId, SessionId, Token};
+use crate::proto::{InputOutcome, Position, RequestId, SessionId};
 use crate::time::Instant;
 
 /// One subscription and how far its deliveries have been queued.
@@ -51,9 +51,11 @@ pub(crate) struct Requests {
 }
 
 impl Requests {
+    /// Allocates nothing until the first request is remembered; then grows
+    /// as requests come, up to `capacity`.
     fn new(capacity: usize) -> Self {
         Requests {
-            recent: VecDeque::with_capacity(capacity),
+            recent: VecDeque::new(),
             capacity,
         }
     }
@@ -91,11 +93,10 @@ impl Requests {
     }
 }
 
-/// Laid out in declaration order: what every delivery and pull touches
-/// comes first and shares a cache line or two; the rest (the 512-byte resume
-/// token behind a pointer) follows.
+/// What every delivery and pull touches: one or two cache lines in the
+/// sessions' slab. Everything else lives behind one pointer ([`Cold`]), so
+/// that fanning out to thousands of sessions walks small, dense entries.
 #[derive(Debug)]
-#[repr(C)]
 pub(crate) struct Session {
     pub(crate) conn: Option<ConnId>,
     pub(crate) queue: Queue,
@@ -104,8 +105,15 @@ pub(crate) struct Session {
     /// Whether some subscription may be behind its topic's head or hold a
     /// pending gap: only then has the pump work to do after a pull.
     pub(crate) catching_up: bool,
+    pub(crate) cold: Box<Cold>,
+}
+
+/// The part of a session that deliveries do not touch.
+#[derive(Debug)]
+pub(crate) struct Cold {
     pub(crate) id: SessionId,
-    pub(crate) token: Box<Token>,
+    /// The resume token's 128 bits (see [`ids`](super::ids)).
+    pub(crate) token: u128,
     pub(crate) caps: Capabilities,
     /// Rooms whose presence this session is part of.
     pub(crate) rooms: Vec<Key>,
@@ -121,7 +129,7 @@ pub(crate) struct Session {
 impl Session {
     pub(crate) fn new(
         id: SessionId,
-        token: Token,
+        token: u128,
         caps: Capabilities,
         conn: ConnId,
         codec: Codec,
@@ -131,18 +139,20 @@ impl Session {
         Session {
             conn: Some(conn),
             queue: Queue::new(config.queue_messages, config.queue_bytes),
-            subs: Vec::with_capacity(config.max_subscriptions.min(16)),
+            subs: Vec::new(),
             codec,
             catching_up: false,
-            id,
-            token: Box::new(token),
-            caps,
-            rooms: Vec::new(),
-            requests: Requests::new(config.request_memory),
-            inputs: Bucket::new(config.input_rate, now),
-            publishes: Bucket::new(config.publish_rate, now),
-            expires: None,
-            inbox_next: 0,
+            cold: Box::new(Cold {
+                id,
+                token,
+                caps,
+                rooms: Vec::new(),
+                requests: Requests::new(config.request_memory),
+                inputs: Bucket::new(config.input_rate, now),
+                publishes: Bucket::new(config.publish_rate, now),
+                expires: None,
+                inbox_next: 0,
+            }),
         }
     }
 

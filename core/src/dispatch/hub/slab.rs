@@ -60,6 +60,7 @@ impl<T> Slab<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
         let slot = self.slots.get(key.index as usize)?;
         (slot.generation == key.generation)
@@ -67,6 +68,7 @@ impl<T> Slab<T> {
             .flatten()
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         (slot.generation == key.generation)

@@ -23,6 +23,7 @@ pub(crate) struct Message {
 
 impl Message {
     /// The `deliver` frame of this message on `topic` in `codec`.
+    #[inline]
     pub(crate) fn frame(&mut self, topic: &Topic, epoch: u64, codec: Codec) -> &Frame {
         let (offset, at, data) = (self.offset, self.at, &self.data);
         self.frames.get(codec, || {
