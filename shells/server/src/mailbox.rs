@@ -79,12 +79,16 @@ impl Inbox {
     pub(crate) async fn recv(&self) -> Option<ToConn> {
         poll_fn(|cx| {
             for attempt in 0..2 {
-                let next = self
-                    .0
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .pop_front();
+                let next = {
+                    let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+                    let next = queue.pop_front();
+                    // An idle connection keeps no queue: its capacity would
+                    // outweigh everything else an idle connection holds.
+                    if queue.is_empty() && queue.capacity() > 0 {
+                        *queue = VecDeque::new();
+                    }
+                    next
+                };
                 if next.is_some() {
                     return Poll::Ready(next);
                 }

@@ -1,5 +1,6 @@
 //! Connections and sessions: connect, hello, resume, disconnect, expire, pull.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 
 use super::conns::Conn;
@@ -9,7 +10,7 @@ use super::queue::{Entry, Tag};
 use super::session::Session;
 use super::slab::Key;
 use super::{Capabilities, CloseCode, Codec, ConnId, Deadline, Hub, HubError};
-use crate::proto::{Hello, PROTOCOL_VERSION, ServerMsg, Welcome};
+use crate::proto::{Hello, MemberId, PROTOCOL_VERSION, ServerMsg, Welcome};
 use crate::time::Instant;
 
 impl Hub {
@@ -38,7 +39,7 @@ impl Hub {
         self.conns.insert(
             conn,
             Conn {
-                caps,
+                caps: Some(Box::new(caps)),
                 codec,
                 session: None,
                 early: VecDeque::new(),
@@ -93,9 +94,11 @@ impl Hub {
             .as_ref()
             .and_then(|t| self.by_token.get(&super::ids::parse_token(t)?).copied())
             .filter(|k| {
-                self.sessions
-                    .get(*k)
-                    .is_some_and(|s| s.cold.caps.user == c.caps.user)
+                self.sessions.get(*k).is_some_and(|s| {
+                    c.caps
+                        .as_ref()
+                        .is_some_and(|caps| s.cold.caps.user == caps.user)
+                })
             });
         let key = match resumable {
             Some(key) => {
@@ -182,11 +185,13 @@ impl Hub {
             .conns
             .get_mut(&conn)
             .expect("a connection the caller knows is present");
-        let user = c.caps.user.clone();
-        (
-            core::mem::replace(&mut c.caps, Capabilities::new(user)),
-            c.codec,
-        )
+        // `hello` is accepted once per connection, so the credential is
+        // still there; a connection without one may do nothing.
+        let caps = c
+            .caps
+            .take()
+            .map_or_else(|| Capabilities::new(MemberId::new()), |b| *b);
+        (caps, c.codec)
     }
 
     /// Queues `welcome` first, with a fresh resume token (the old one stops

@@ -5,6 +5,7 @@
 //! cache with tens of thousands of connections, while the connections
 //! themselves live in a slab.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::ops::Index;
 
@@ -27,7 +28,9 @@ pub(super) struct Conn {
     /// Whether a `Close` was asked for; nothing more is accepted from it.
     pub(super) closing: bool,
     pub(super) codec: Codec,
-    pub(super) caps: Capabilities,
+    /// The verified credential until `hello` moves it into the session;
+    /// boxed so that the connection table's entries stay small.
+    pub(super) caps: Option<Box<Capabilities>>,
     /// Deadlines registered for it, to cancel on disconnect.
     pub(super) hello_at: Instant,
     pub(super) credentials_at: Option<Instant>,
