@@ -113,6 +113,9 @@ const QUEUE_EMPTY: Duration = Duration::from_millis(5);
 const QUEUE_LOW: Duration = Duration::from_millis(10);
 /// Responses to a cut take this long on top of the round trip.
 const RESPONSE_EXTRA: Duration = Duration::from_millis(100);
+/// The recent delivered rate below this fraction of the longer window's,
+/// with a deep and growing queue, means capacity is falling.
+const FALLING: f64 = 0.85;
 /// Smoothing of the measured capacity.
 const LINK_ALPHA: f64 = 0.05;
 
@@ -189,6 +192,8 @@ pub(crate) struct RateControl {
     drain_test: DrainTest,
     /// The standing queue in the latest report.
     queue: Duration,
+    /// The standing queue in the report before.
+    prev_queue: Duration,
     /// Since when the target has been growing past the measured capacity
     /// with the queue empty: looking for new capacity.
     seeking_since: Option<Instant>,
@@ -219,6 +224,7 @@ impl RateControl {
             high_since: None,
             drain_test: DrainTest::Idle,
             queue: Duration::ZERO,
+            prev_queue: Duration::ZERO,
             seeking_since: None,
         }
     }
@@ -256,6 +262,7 @@ impl RateControl {
             .map_or(0.0, |l| secs(now.saturating_duration_since(l)).min(0.5));
         self.last_update = Some(now);
         let queue = s.queue.unwrap_or(Duration::ZERO);
+        self.prev_queue = self.queue;
         self.queue = queue;
         self.track_competition(queue, now);
         match self.mode {
@@ -315,6 +322,18 @@ impl RateControl {
                     .clamp(self.tuning.min_cut, self.tuning.max_cut);
                 self.measured_capacity(delivered);
                 self.cut_to(delivered * (1.0 - cut), now);
+            } else if let (Some(recent), Some(delivered)) = (s.delivered_recent, s.delivered)
+                && queue > self.queue_high().saturating_mul(2)
+                && queue > self.prev_queue
+                && recent.as_f64() < FALLING * delivered.as_f64()
+            {
+                // Capacity is falling faster than cuts a response time
+                // apart can follow: track the rate the bottleneck delivers
+                // now on every report. A rate, not a fraction of the target,
+                // so reports that repeat the same queue do not compound.
+                let cut = (secs(queue) / secs(self.tuning.drain))
+                    .clamp(self.tuning.min_cut, self.tuning.max_cut);
+                self.target = self.target.min(recent.as_f64() * (1.0 - cut));
             }
             return;
         }
@@ -330,6 +349,11 @@ impl RateControl {
         let seeking = self.seeking_since.take();
         let growth = match self.link {
             Some(l) if l.well_below(self.target) => {
+                // Climbing back after a deep cut: with the queue empty, a
+                // probe may find the capacity sooner than growth.
+                if queue <= QUEUE_EMPTY {
+                    self.seeking_since = Some(seeking.unwrap_or(now));
+                }
                 self.grow_since = now;
                 self.tuning.growth_max
             }

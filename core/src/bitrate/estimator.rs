@@ -11,6 +11,7 @@ use super::loss::LossRatio;
 use super::probe::{ProbeOutcome, ProbeRequest, Probes};
 use super::queue::QueueDelay;
 use super::rate::Bitrate;
+use super::silence::Silence;
 use super::trend::{Trendline, Usage};
 use crate::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ const PROBE_TAKE: f64 = 0.9;
 const SEEK_PROBE_AFTER: Duration = Duration::from_millis(500);
 /// Probes while seeking are at least this far apart.
 const SEEK_PROBE_SPACING: Duration = Duration::from_secs(1);
+/// While the link is silent, the target is this fraction of the rate held
+/// before (restored when feedback resumes).
+const SILENT_RATE: f64 = 0.0;
 
 /// How an [`Estimator`] behaves.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -131,6 +135,9 @@ pub struct Estimator {
     waiting_since: Option<Instant>,
     /// When the target next halves if feedback stays away.
     next_backoff: Option<Instant>,
+    silence: Silence,
+    /// The target before the link went silent.
+    held: Option<Bitrate>,
     /// Newest packet digested by the delay filters.
     delay_front: Option<u64>,
     last_probe: Option<Instant>,
@@ -164,6 +171,8 @@ impl Estimator {
             rtt: None,
             waiting_since: None,
             next_backoff: None,
+            silence: Silence::default(),
+            held: None,
             delay_front: None,
             last_probe: None,
             reported: None,
@@ -212,6 +221,13 @@ impl Estimator {
         let now = self.advance(now);
         self.waiting_since = None;
         self.next_backoff = None;
+        let resumed = self.silence.on_feedback(now);
+        if let Some(held) = self.held.take().filter(|_| resumed) {
+            // An outage, not congestion: back to the rate held before.
+            if held > self.target() {
+                self.control.set_target(held, now);
+            }
+        }
         self.queue.begin_report();
         let mut batch: Vec<(u64, Instant), FEEDBACK_SLICE> = Vec::new();
         let mut newest: Option<(u64, Instant)> = None;
@@ -245,6 +261,11 @@ impl Estimator {
             }
         }
         self.digest_delays(&mut batch);
+        if resumed {
+            // The gap's delays say nothing about our rate.
+            self.inter = InterArrival::default();
+            self.trend = Trendline::default();
+        }
         if let Some((_, send)) = newest {
             let sample = now.saturating_duration_since(send).min(RTT_CAP);
             self.rtt = Some(match self.rtt {
@@ -308,15 +329,24 @@ impl Estimator {
             self.control.set_target(halved, now);
             self.next_backoff = Some(at.max(now) + self.config.feedback_timeout);
         }
+        let rtt = self.rtt.unwrap_or(RTT_CAP);
+        if self.silence.check(self.waiting_since, rtt, now) && !self.competing() {
+            let target = self.target();
+            self.held = Some(self.held.unwrap_or(target));
+            self.control.set_target(target.scale(SILENT_RATE), now);
+        }
         self.finish_probes(now);
     }
 
     /// When [`Estimator::handle_timeout`] is next needed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.next_backoff, self.probes.expiry()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let silence = self
+            .silence
+            .deadline(self.waiting_since, self.rtt.unwrap_or(RTT_CAP));
+        [self.next_backoff, self.probes.expiry(), silence]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next thing to do: a changed target first, then probe requests.

@@ -31,13 +31,15 @@ mod loss;
 mod probe;
 mod queue;
 mod rate;
+mod silence;
 mod trend;
 
 #[cfg(test)]
 mod tests;
 
 pub use allocator::{
-    AllocError, Allocator, AllocatorConfig, AllocatorEvent, LayerChoice, MAX_LAYERS, TrackId,
+    AllocError, Allocator, AllocatorConfig, AllocatorEvent, LayerChoice, MAX_LAYERS, PROBE_REACH,
+    TrackId,
 };
 pub use arrival::BURST;
 pub use control::{ControlTuning, Mode};

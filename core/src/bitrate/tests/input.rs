@@ -201,3 +201,52 @@ fn a_requested_probe_reports_its_verdict() {
         "lifted to 90% of the proven rate"
     );
 }
+
+#[test]
+fn a_link_outage_holds_sending_back_and_its_end_restores_the_rate() {
+    let cfg = EstimatorConfig {
+        initial_probes: false,
+        ..EstimatorConfig::default()
+    };
+    let mut e = Estimator::new(cfg, Instant::ZERO);
+    // 10 ms apart, 60 ms one way, a report every 50 ms: 2 s of normal flow.
+    let mut id = 0u64;
+    let mut report = |e: &mut Estimator, upto_ms: u64, id: &mut u64| {
+        let mut results = Vec::new();
+        while *id * 10 + 60 <= upto_ms {
+            results.push(PacketResult {
+                id: *id,
+                arrival: Some(Instant::from_millis(*id * 10 + 60)),
+            });
+            *id += 1;
+        }
+        e.handle_feedback(&results, Instant::from_millis(upto_ms + 10));
+    };
+    let mut flowing = Bitrate::ZERO;
+    for t in 0..400u64 {
+        e.handle_sent(sent(t, t * 10), Instant::from_millis(t * 10));
+        if t % 5 == 4 && t < 200 {
+            report(&mut e, t * 10, &mut id);
+        }
+        if let Some(due) = e
+            .poll_timeout()
+            .filter(|&d| d <= Instant::from_millis(t * 10))
+        {
+            e.handle_timeout(due);
+        }
+        if t == 199 {
+            flowing = e.target();
+            assert!(flowing > cfg.min, "flowing: {flowing}");
+        }
+        if t == 215 {
+            // The last report came at 2 s; 150 ms later the link is silent.
+            assert_eq!(e.target(), cfg.min, "held back during the outage");
+        }
+    }
+    report(&mut e, 4_000, &mut id);
+    assert!(
+        e.target() >= flowing,
+        "the rate before the outage comes back: {}",
+        e.target()
+    );
+}
