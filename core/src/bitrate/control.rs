@@ -113,8 +113,8 @@ const QUEUE_EMPTY: Duration = Duration::from_millis(5);
 const QUEUE_LOW: Duration = Duration::from_millis(10);
 /// Responses to a cut take this long on top of the round trip.
 const RESPONSE_EXTRA: Duration = Duration::from_millis(100);
-/// The recent delivered rate below this fraction of the longer window's,
-/// with a deep and growing queue, means capacity is falling.
+/// The recent delivered rate below this fraction of the target, with a deep
+/// and growing queue, means capacity fell below what we send.
 const FALLING: f64 = 0.85;
 /// Smoothing of the measured capacity.
 const LINK_ALPHA: f64 = 0.05;
@@ -322,10 +322,10 @@ impl RateControl {
                     .clamp(self.tuning.min_cut, self.tuning.max_cut);
                 self.measured_capacity(delivered);
                 self.cut_to(delivered * (1.0 - cut), now);
-            } else if let (Some(recent), Some(delivered)) = (s.delivered_recent, s.delivered)
+            } else if let Some(recent) = s.delivered_recent
                 && queue > self.queue_high().saturating_mul(2)
                 && queue > self.prev_queue
-                && recent.as_f64() < FALLING * delivered.as_f64()
+                && recent.as_f64() < FALLING * self.target
             {
                 // Capacity is falling faster than cuts a response time
                 // apart can follow: track the rate the bottleneck delivers

@@ -42,6 +42,9 @@ use plan::{Plan, rank};
 
 /// Layers per track at most (simulcast has three; SVC rarely more than four).
 pub const MAX_LAYERS: usize = 4;
+/// An estimate below this fraction of the one before is congestion: no
+/// probe for `probe_backoff`.
+const DROP: f64 = 0.9;
 /// A probe for headroom goes up to this multiple of the current estimate:
 /// far enough that one probe usually settles where the layers belong when
 /// capacity returns, short of asking a crowded path for the moon.
@@ -262,6 +265,10 @@ impl<const TRACKS: usize> Allocator<TRACKS> {
     /// The subscriber's available bitrate changed.
     pub fn handle_estimate(&mut self, available: Bitrate, now: Instant) {
         let now = self.advance(now);
+        if available < self.available.scale(DROP) {
+            // Congestion: a probe now would only deepen the queue.
+            self.next_probe = self.next_probe.max(now + self.config.probe_backoff);
+        }
         self.available = available;
         self.decide(now);
     }

@@ -239,3 +239,26 @@ fn a_removed_track_frees_room_for_a_paused_one() {
     a.remove_track(A, ms(100));
     assert_eq!(a.layer(C), Some(Active(0)));
 }
+
+#[test]
+fn no_probe_right_after_the_estimate_drops() {
+    let mut a = three();
+    a.handle_estimate(kbps(2_000), ms(0));
+    a.handle_timeout(ms(1_500));
+    drain(&mut a);
+    // Congestion: the estimate falls by half; the layers step down, and no
+    // probe adds to the queue for 1.5 s.
+    a.handle_estimate(kbps(1_000), ms(2_000));
+    assert!(
+        !drain(&mut a)
+            .iter()
+            .any(|e| matches!(e, AllocatorEvent::ProbeWanted { .. }))
+    );
+    assert_eq!(a.poll_timeout(), Some(ms(3_500)));
+    a.handle_timeout(ms(3_500));
+    assert!(
+        drain(&mut a)
+            .iter()
+            .any(|e| matches!(e, AllocatorEvent::ProbeWanted { .. }))
+    );
+}
