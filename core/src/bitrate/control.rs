@@ -68,7 +68,7 @@ impl Default for ControlTuning {
             drain: Duration::from_millis(500),
             min_cut: 0.03,
             max_cut: 0.5,
-            creep_packet: 1_200,
+            creep_packet: 900,
             growth_start: 0.03,
             growth_accel: 0.35,
             growth_max: 0.6,
@@ -116,6 +116,10 @@ const RESPONSE_EXTRA: Duration = Duration::from_millis(100);
 /// The recent delivered rate below this fraction of the target, with a deep
 /// and growing queue, means capacity fell below what we send.
 const FALLING: f64 = 0.85;
+/// Growth accelerates only once the delivered rate is past the measured
+/// capacity by this factor: proof of new room, where a target past it may
+/// just not have built its queue yet.
+const BEYOND: f64 = 1.03;
 /// Smoothing of the measured capacity.
 const LINK_ALPHA: f64 = 0.05;
 
@@ -318,7 +322,12 @@ impl RateControl {
                         delivered = delivered.min(recent.as_f64());
                     }
                 }
-                let cut = (secs(queue) / secs(self.tuning.drain))
+                // The standing-queue mark's worth of queue is left: at most
+                // a packet or two waits even on a link held just full, and
+                // draining it too would only be overshot on the way back up.
+                let excess =
+                    queue.saturating_sub(Duration::from_micros(self.queue_high().as_micros() / 2));
+                let cut = (secs(excess) / secs(self.tuning.drain))
                     .clamp(self.tuning.min_cut, self.tuning.max_cut);
                 self.measured_capacity(delivered);
                 self.cut_to(delivered * (1.0 - cut), now);
@@ -357,13 +366,24 @@ impl RateControl {
                 self.grow_since = now;
                 self.tuning.growth_max
             }
-            Some(l) if self.target < l.mean * 1_000.0 || queue > QUEUE_EMPTY => {
+            Some(l)
+                if self.target < l.mean * 1_000.0
+                    || queue > QUEUE_EMPTY
+                    || s.delivered
+                        .is_some_and(|d| d.as_f64() < l.mean * 1_000.0 * BEYOND) =>
+            {
                 // Near the capacity measured at the last cuts: creep by a
                 // packet per response time, the same for every flow whatever
                 // its rate, so that flows sharing a bottleneck converge to
                 // equal shares (additive increase, multiplicative decrease).
-                // Accelerate only once past it with the queue empty: spare
-                // room, not just a trend that has not noticed the queue yet.
+                // Accelerate only once delivery is past it with the queue
+                // empty: spare room, not just a trend that has not noticed
+                // the queue yet. A target past it with the queue empty is
+                // worth a probe (see `seeking_since`), which finds out at
+                // once.
+                if self.target >= l.mean * 1_000.0 && queue <= QUEUE_EMPTY {
+                    self.seeking_since = Some(seeking.unwrap_or(now));
+                }
                 self.grow_since = now;
                 let response = secs(s.rtt + RESPONSE_EXTRA);
                 f64::from(self.tuning.creep_packet) * 8.0 / response / self.target.max(1.0)

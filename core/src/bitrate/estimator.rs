@@ -32,6 +32,9 @@ const PROBE_TAKE: f64 = 0.9;
 /// Growing into free capacity for this long asks for a probe at twice the
 /// target, to find out at once how much there is.
 const SEEK_PROBE_AFTER: Duration = Duration::from_millis(500);
+/// A probe while seeking is at this multiple of the target (more lifts one
+/// of two flows sharing a link too far for fairness).
+const SEEK_PROBE_FACTOR: u64 = 2;
 /// Probes while seeking are at least this far apart.
 const SEEK_PROBE_SPACING: Duration = Duration::from_secs(1);
 /// While the link is silent, the target is this fraction of the rate held
@@ -301,7 +304,7 @@ impl Estimator {
                 .last_probe
                 .is_none_or(|t| now >= t + SEEK_PROBE_SPACING);
             if seeking && spaced && self.probes.expiry().is_none() {
-                let rate = Bitrate::from_bps(self.target().bps().saturating_mul(2));
+                let rate = Bitrate::from_bps(self.target().bps().saturating_mul(SEEK_PROBE_FACTOR));
                 self.probe(rate, now);
             }
         }
