@@ -259,6 +259,13 @@ impl RateControl {
         self.clamp();
     }
 
+    /// The link was silent and delivers again: the queue the gap built says
+    /// nothing about a competing flow.
+    pub fn outage_ended(&mut self) {
+        self.high_since = None;
+        self.ineffective_cuts = 0;
+    }
+
     /// Digests one feedback report.
     pub fn update(&mut self, s: &Signals, now: Instant) {
         let dt = self

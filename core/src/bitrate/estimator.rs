@@ -234,6 +234,9 @@ impl Estimator {
         self.waiting_since = None;
         self.next_backoff = None;
         let resumed = self.silence.on_feedback(now);
+        if resumed {
+            self.control.outage_ended();
+        }
         if let Some(held) = self.held.take().filter(|_| resumed) {
             // An outage, not congestion: back to the rate held before.
             if held > self.target() {
