@@ -111,7 +111,7 @@ pub fn run(data: &[u8]) {
         }
         check_estimator(&mut est, &cfg);
         while let Some(outcome) = est.poll_probe_result() {
-            alloc.handle_probe_result(outcome.requested, outcome.confirmed, now);
+            alloc.handle_probe_result(outcome.measured, now);
         }
         if est.target() != available {
             available = est.target();

@@ -264,3 +264,24 @@ fn the_allocator_under_onbeat_never_pauses_while_the_lowest_layers_fit() {
     assert!(l.down_ms.is_some() && l.up_ms.is_some(), "{l:?}");
     assert_eq!(a, run(&Scenario::Layers, Sender::Onbeat, 2).unwrap());
 }
+
+#[test]
+fn fairness_is_reported_phase_by_phase() {
+    let o = run(&Scenario::Rfc8867_5_2, Sender::Fixed(0.3), 1).unwrap();
+    let phases: Vec<f64> = o.figures.jain_phases.iter().flatten().copied().collect();
+    assert_eq!(phases.len(), 5, "{:?}", o.figures);
+    // Two equal constant senders share every phase equally.
+    assert!(phases.iter().all(|&j| j > 0.99), "{phases:?}");
+    assert_eq!(o.figures.jain, phases.iter().copied().reduce(f64::min));
+}
+
+#[test]
+fn trace_utilization_counts_the_links_delivery_opportunities() {
+    let t = trace("Verizon-LTE-short.down");
+    let scenario = Scenario::Trace("Verizon-LTE-short.down".into(), t);
+    // Twice the mean capacity keeps the queue full but for outages longer
+    // than the queue: nearly every opportunity carries a packet, none more.
+    let o = run(&scenario, Sender::Fixed(2.0), 1).unwrap();
+    let u = o.figures.utilization;
+    assert!((0.85..=1.0).contains(&u), "{:?}", o.figures);
+}

@@ -68,7 +68,7 @@ impl Default for ControlTuning {
             drain: Duration::from_millis(500),
             min_cut: 0.03,
             max_cut: 0.5,
-            creep_packet: 1_200,
+            creep_packet: 900,
             growth_start: 0.03,
             growth_accel: 0.35,
             growth_max: 0.6,
@@ -113,6 +113,13 @@ const QUEUE_EMPTY: Duration = Duration::from_millis(5);
 const QUEUE_LOW: Duration = Duration::from_millis(10);
 /// Responses to a cut take this long on top of the round trip.
 const RESPONSE_EXTRA: Duration = Duration::from_millis(100);
+/// The recent delivered rate below this fraction of the target, with a deep
+/// and growing queue, means capacity fell below what we send.
+const FALLING: f64 = 0.85;
+/// Growth accelerates only once the delivered rate is past the measured
+/// capacity by this factor: proof of new room, where a target past it may
+/// just not have built its queue yet.
+const BEYOND: f64 = 1.03;
 /// Smoothing of the measured capacity.
 const LINK_ALPHA: f64 = 0.05;
 
@@ -189,6 +196,8 @@ pub(crate) struct RateControl {
     drain_test: DrainTest,
     /// The standing queue in the latest report.
     queue: Duration,
+    /// The standing queue in the report before.
+    prev_queue: Duration,
     /// Since when the target has been growing past the measured capacity
     /// with the queue empty: looking for new capacity.
     seeking_since: Option<Instant>,
@@ -219,6 +228,7 @@ impl RateControl {
             high_since: None,
             drain_test: DrainTest::Idle,
             queue: Duration::ZERO,
+            prev_queue: Duration::ZERO,
             seeking_since: None,
         }
     }
@@ -249,6 +259,13 @@ impl RateControl {
         self.clamp();
     }
 
+    /// The link was silent and delivers again: the queue the gap built says
+    /// nothing about a competing flow.
+    pub fn outage_ended(&mut self) {
+        self.high_since = None;
+        self.ineffective_cuts = 0;
+    }
+
     /// Digests one feedback report.
     pub fn update(&mut self, s: &Signals, now: Instant) {
         let dt = self
@@ -256,6 +273,7 @@ impl RateControl {
             .map_or(0.0, |l| secs(now.saturating_duration_since(l)).min(0.5));
         self.last_update = Some(now);
         let queue = s.queue.unwrap_or(Duration::ZERO);
+        self.prev_queue = self.queue;
         self.queue = queue;
         self.track_competition(queue, now);
         match self.mode {
@@ -311,10 +329,27 @@ impl RateControl {
                         delivered = delivered.min(recent.as_f64());
                     }
                 }
-                let cut = (secs(queue) / secs(self.tuning.drain))
+                // The standing-queue mark's worth of queue is left: at most
+                // a packet or two waits even on a link held just full, and
+                // draining it too would only be overshot on the way back up.
+                let excess =
+                    queue.saturating_sub(Duration::from_micros(self.queue_high().as_micros() / 2));
+                let cut = (secs(excess) / secs(self.tuning.drain))
                     .clamp(self.tuning.min_cut, self.tuning.max_cut);
                 self.measured_capacity(delivered);
                 self.cut_to(delivered * (1.0 - cut), now);
+            } else if let Some(recent) = s.delivered_recent
+                && queue > self.queue_high().saturating_mul(2)
+                && queue > self.prev_queue
+                && recent.as_f64() < FALLING * self.target
+            {
+                // Capacity is falling faster than cuts a response time
+                // apart can follow: track the rate the bottleneck delivers
+                // now on every report. A rate, not a fraction of the target,
+                // so reports that repeat the same queue do not compound.
+                let cut = (secs(queue) / secs(self.tuning.drain))
+                    .clamp(self.tuning.min_cut, self.tuning.max_cut);
+                self.target = self.target.min(recent.as_f64() * (1.0 - cut));
             }
             return;
         }
@@ -330,16 +365,32 @@ impl RateControl {
         let seeking = self.seeking_since.take();
         let growth = match self.link {
             Some(l) if l.well_below(self.target) => {
+                // Climbing back after a deep cut: with the queue empty, a
+                // probe may find the capacity sooner than growth.
+                if queue <= QUEUE_EMPTY {
+                    self.seeking_since = Some(seeking.unwrap_or(now));
+                }
                 self.grow_since = now;
                 self.tuning.growth_max
             }
-            Some(l) if self.target < l.mean * 1_000.0 || queue > QUEUE_EMPTY => {
+            Some(l)
+                if self.target < l.mean * 1_000.0
+                    || queue > QUEUE_EMPTY
+                    || s.delivered
+                        .is_some_and(|d| d.as_f64() < l.mean * 1_000.0 * BEYOND) =>
+            {
                 // Near the capacity measured at the last cuts: creep by a
                 // packet per response time, the same for every flow whatever
                 // its rate, so that flows sharing a bottleneck converge to
                 // equal shares (additive increase, multiplicative decrease).
-                // Accelerate only once past it with the queue empty: spare
-                // room, not just a trend that has not noticed the queue yet.
+                // Accelerate only once delivery is past it with the queue
+                // empty: spare room, not just a trend that has not noticed
+                // the queue yet. A target past it with the queue empty is
+                // worth a probe (see `seeking_since`), which finds out at
+                // once.
+                if self.target >= l.mean * 1_000.0 && queue <= QUEUE_EMPTY {
+                    self.seeking_since = Some(seeking.unwrap_or(now));
+                }
                 self.grow_since = now;
                 let response = secs(s.rtt + RESPONSE_EXTRA);
                 f64::from(self.tuning.creep_packet) * 8.0 / response / self.target.max(1.0)

@@ -11,6 +11,7 @@ use super::loss::LossRatio;
 use super::probe::{ProbeOutcome, ProbeRequest, Probes};
 use super::queue::QueueDelay;
 use super::rate::Bitrate;
+use super::silence::Silence;
 use super::trend::{Trendline, Usage};
 use crate::time::{Duration, Instant};
 
@@ -31,8 +32,19 @@ const PROBE_TAKE: f64 = 0.9;
 /// Growing into free capacity for this long asks for a probe at twice the
 /// target, to find out at once how much there is.
 const SEEK_PROBE_AFTER: Duration = Duration::from_millis(500);
+/// A probe while seeking is at this multiple of the target (more lifts one
+/// of two flows sharing a link too far for fairness).
+const SEEK_PROBE_FACTOR: u64 = 2;
 /// Probes while seeking are at least this far apart.
 const SEEK_PROBE_SPACING: Duration = Duration::from_secs(1);
+/// While the link is silent, the target is this fraction of the rate held
+/// before (restored when feedback resumes).
+const SILENT_RATE: f64 = 0.0;
+
+/// A probe's burst is assumed to drain at this fraction of the target.
+const SHADOW_SPARE: f64 = 0.5;
+/// The delays of packets sent this long after a probe starts count again.
+const SHADOW_MAX: Duration = Duration::from_millis(250);
 
 /// How an [`Estimator`] behaves.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -131,6 +143,11 @@ pub struct Estimator {
     waiting_since: Option<Instant>,
     /// When the target next halves if feedback stays away.
     next_backoff: Option<Instant>,
+    silence: Silence,
+    /// The target before the link went silent.
+    held: Option<Bitrate>,
+    /// Send times whose delays a probe's burst inflates (see `shadow_probe`).
+    shadow: Option<(Instant, Instant)>,
     /// Newest packet digested by the delay filters.
     delay_front: Option<u64>,
     last_probe: Option<Instant>,
@@ -164,6 +181,9 @@ impl Estimator {
             rtt: None,
             waiting_since: None,
             next_backoff: None,
+            silence: Silence::default(),
+            held: None,
+            shadow: None,
             delay_front: None,
             last_probe: None,
             reported: None,
@@ -199,6 +219,7 @@ impl Estimator {
         }
         if let Some(cluster) = packet.probe {
             self.probes.on_sent(cluster, packet.size, packet.send_time);
+            self.shadow_probe(packet.size, packet.send_time);
         }
         if self.waiting_since.is_none() {
             self.waiting_since = Some(now);
@@ -212,6 +233,16 @@ impl Estimator {
         let now = self.advance(now);
         self.waiting_since = None;
         self.next_backoff = None;
+        let resumed = self.silence.on_feedback(now);
+        if resumed {
+            self.control.outage_ended();
+        }
+        if let Some(held) = self.held.take().filter(|_| resumed) {
+            // An outage, not congestion: back to the rate held before.
+            if held > self.target() {
+                self.control.set_target(held, now);
+            }
+        }
         self.queue.begin_report();
         let mut batch: Vec<(u64, Instant), FEEDBACK_SLICE> = Vec::new();
         let mut newest: Option<(u64, Instant)> = None;
@@ -245,6 +276,11 @@ impl Estimator {
             }
         }
         self.digest_delays(&mut batch);
+        if resumed {
+            // The gap's delays say nothing about our rate.
+            self.inter = InterArrival::default();
+            self.trend = Trendline::default();
+        }
         if let Some((_, send)) = newest {
             let sample = now.saturating_duration_since(send).min(RTT_CAP);
             self.rtt = Some(match self.rtt {
@@ -271,7 +307,7 @@ impl Estimator {
                 .last_probe
                 .is_none_or(|t| now >= t + SEEK_PROBE_SPACING);
             if seeking && spaced && self.probes.expiry().is_none() {
-                let rate = Bitrate::from_bps(self.target().bps().saturating_mul(2));
+                let rate = Bitrate::from_bps(self.target().bps().saturating_mul(SEEK_PROBE_FACTOR));
                 self.probe(rate, now);
             }
         }
@@ -308,15 +344,24 @@ impl Estimator {
             self.control.set_target(halved, now);
             self.next_backoff = Some(at.max(now) + self.config.feedback_timeout);
         }
+        let rtt = self.rtt.unwrap_or(RTT_CAP);
+        if self.silence.check(self.waiting_since, rtt, now) && !self.competing() {
+            let target = self.target();
+            self.held = Some(self.held.unwrap_or(target));
+            self.control.set_target(target.scale(SILENT_RATE), now);
+        }
         self.finish_probes(now);
     }
 
     /// When [`Estimator::handle_timeout`] is next needed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.next_backoff, self.probes.expiry()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let silence = self
+            .silence
+            .deadline(self.waiting_since, self.rtt.unwrap_or(RTT_CAP));
+        [self.next_backoff, self.probes.expiry(), silence]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next thing to do: a changed target first, then probe requests.
@@ -393,17 +438,36 @@ impl Estimator {
             let Some(send) = self.history.get(id).map(|s| s.send_time) else {
                 continue;
             };
-            self.queue.add(send, arrival);
+            let shadowed = self.shadow.is_some_and(|(a, b)| send >= a && send <= b);
+            if !shadowed {
+                self.queue.add(send, arrival);
+            }
             let (delta, reset) = self.inter.add(send, arrival);
             if reset {
                 self.trend = Trendline::default();
                 self.queue.reset();
                 self.acked.reset();
-            } else if let Some(delta) = delta {
+            } else if let Some(delta) = delta.filter(|_| !shadowed) {
                 self.trend.add(&delta);
             }
         }
         batch.clear();
+    }
+
+    /// A probe packet of `size` bytes left at `send`. A probe's burst makes
+    /// a queue by design (at 300 kbit/s, a 5-packet probe queues 160 ms), so
+    /// the packets sent from its start until the bottleneck could have
+    /// drained its extra bytes are kept out of the delay signals: asking for
+    /// headroom must not by itself cut the rate. The drain assumes spare
+    /// capacity of [`SHADOW_SPARE`] of the target, and the shadow lasts at
+    /// most [`SHADOW_MAX`] so that real congestion is not hidden for long.
+    fn shadow_probe(&mut self, size: u32, send: Instant) {
+        let spare = self.target().scale(SHADOW_SPARE).bps().max(1);
+        let drain = Duration::from_micros(u64::from(size) * 8 * 1_000_000 / spare);
+        self.shadow = Some(match self.shadow {
+            Some((a, b)) if send <= b => (a, (b + drain).min(a + SHADOW_MAX)),
+            _ => (send, send + drain.min(SHADOW_MAX)),
+        });
     }
 
     fn finish_probes(&mut self, now: Instant) {

@@ -18,7 +18,10 @@
 //!    default 0.8, estimate noise of ±10% never crosses it both ways) *and* be
 //!    confirmed: by a probe that carried it, or by the estimate having
 //!    covered it for `sustain`. When the next layer does not fit, the
-//!    allocator asks for a probe at the rate that would let it.
+//!    allocator asks for a probe: at the rate every top layer needs, at most
+//!    [`PROBE_REACH`] times the estimate and at least what the next layer
+//!    needs, so that one probe finds out how far the layers can rise and the
+//!    step up follows as soon as its result is in.
 //! 5. **A keyframe on every switch up** (and on every resume and first layer).
 //!
 //! Decisions come out of `poll_output` as events, computed by comparing each
@@ -39,6 +42,13 @@ use plan::{Plan, rank};
 
 /// Layers per track at most (simulcast has three; SVC rarely more than four).
 pub const MAX_LAYERS: usize = 4;
+/// An estimate below this fraction of the one before is congestion: no
+/// probe for `probe_backoff`.
+const DROP: f64 = 0.9;
+/// A probe for headroom goes up to this multiple of the current estimate:
+/// far enough that one probe usually settles where the layers belong when
+/// capacity returns, short of asking a crowded path for the moon.
+pub const PROBE_REACH: f64 = 8.0;
 
 /// A track, as the shell names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,8 +122,9 @@ pub enum AllocatorEvent {
         /// The track.
         track: TrackId,
     },
-    /// Probe the path at `rate` to confirm headroom for the next layer
-    /// (e.g. with [`super::Estimator::request_probe`]).
+    /// Probe the path at `rate` to confirm headroom for more layers
+    /// (e.g. with [`super::Estimator::request_probe`]), then pass what it
+    /// proved to [`Allocator::handle_probe_result`].
     ProbeWanted {
         /// The rate to confirm.
         rate: Bitrate,
@@ -139,7 +150,9 @@ pub struct AllocatorConfig {
     pub confirm_valid: Duration,
     /// Probes are asked for at most this often (default 1 s).
     pub probe_interval: Duration,
-    /// After a probe that failed, the next waits this long (default 5 s).
+    /// After a probe that proved too little for the next layer, the next
+    /// waits this long (default 1.5 s): probes are how a returning capacity
+    /// shows while the layers keep the sender below it.
     pub probe_backoff: Duration,
 }
 
@@ -150,7 +163,7 @@ impl Default for AllocatorConfig {
             sustain: Duration::from_millis(1_500),
             confirm_valid: Duration::from_secs(3),
             probe_interval: Duration::from_secs(1),
-            probe_backoff: Duration::from_secs(5),
+            probe_backoff: Duration::from_millis(1_500),
         }
     }
 }
@@ -252,19 +265,29 @@ impl<const TRACKS: usize> Allocator<TRACKS> {
     /// The subscriber's available bitrate changed.
     pub fn handle_estimate(&mut self, available: Bitrate, now: Instant) {
         let now = self.advance(now);
+        if available < self.available.scale(DROP) {
+            // Congestion: a probe now would only deepen the queue.
+            self.next_probe = self.next_probe.max(now + self.config.probe_backoff);
+        }
         self.available = available;
         self.decide(now);
     }
 
-    /// A probe for headroom finished: whether `rate` was confirmed.
-    pub fn handle_probe_result(&mut self, rate: Bitrate, confirmed: bool, now: Instant) {
+    /// A probe for headroom finished: `proven` is the rate it showed the
+    /// path carries (e.g. [`super::ProbeOutcome::measured`]), `None` if it
+    /// showed nothing. Layers that fit in it step up at once.
+    pub fn handle_probe_result(&mut self, proven: Option<Bitrate>, now: Instant) {
         let now = self.advance(now);
-        if confirmed {
+        if let Some(rate) = proven {
             self.confirmed = Some((rate, now));
-        } else {
-            self.next_probe = self.next_probe.max(now + self.config.probe_backoff);
         }
         self.decide(now);
+        let short = self
+            .wants_headroom
+            .is_some_and(|need| proven.is_none_or(|p| p < need));
+        if short {
+            self.next_probe = self.next_probe.max(now + self.config.probe_backoff);
+        }
     }
 
     /// Lets time pass (a sustained estimate may now confirm an upgrade).
@@ -318,9 +341,7 @@ impl<const TRACKS: usize> Allocator<TRACKS> {
         if let Some(rate) = self.probe_wanted.take() {
             return Some(AllocatorEvent::ProbeWanted { rate });
         }
-        let desired = self.tracks.iter().fold(Bitrate::ZERO, |sum, t| {
-            sum.saturating_add(t.layers.last().copied().unwrap_or(Bitrate::ZERO))
-        });
+        let desired = self.top_total();
         if self.desired_shown != Some(desired) {
             self.desired_shown = Some(desired);
             return Some(AllocatorEvent::Desired { rate: desired });
@@ -334,6 +355,13 @@ impl<const TRACKS: usize> Allocator<TRACKS> {
             .iter()
             .find(|t| t.id == track)
             .map(|t| t.current)
+    }
+
+    /// Every track at its top layer.
+    fn top_total(&self) -> Bitrate {
+        self.tracks.iter().fold(Bitrate::ZERO, |sum, t| {
+            sum.saturating_add(t.layers.last().copied().unwrap_or(Bitrate::ZERO))
+        })
     }
 
     fn advance(&mut self, now: Instant) -> Instant {
@@ -375,11 +403,13 @@ impl<const TRACKS: usize> Allocator<TRACKS> {
                 .map(|need| Bitrate::from_bps(need).scale(1.0 / self.config.up_fraction));
         }
         next.apply(&mut self.tracks);
-        if let Some(rate) = self.wants_headroom
+        if let Some(need) = self.wants_headroom
             && now >= self.next_probe
             && self.available > Bitrate::ZERO
         {
-            self.probe_wanted = Some(rate);
+            let top = self.top_total().scale(1.0 / self.config.up_fraction);
+            let reach = self.available.scale(PROBE_REACH);
+            self.probe_wanted = Some(top.min(reach).max(need));
             self.next_probe = now + self.config.probe_interval;
         }
     }

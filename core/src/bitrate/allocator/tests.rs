@@ -55,7 +55,8 @@ fn every_track_gets_its_lowest_layer_before_any_gets_more() {
     assert!(events.contains(&AllocatorEvent::KeyframeWanted { track: A }));
     // Sustained for 1.5 s, the estimate confirms the lift: 800 kbit/s of
     // budget lifts A and B (by rank) but not C.
-    assert!(events.contains(&AllocatorEvent::ProbeWanted { rate: kbps(875) }));
+    // A probe is wanted at what every top layer would need (2.7 / 0.8).
+    assert!(events.contains(&AllocatorEvent::ProbeWanted { rate: kbps(3_375) }));
     a.handle_timeout(ms(1_499));
     assert_eq!(layers(&a), [Some(Active(0)); 3], "not yet confirmed");
     a.handle_timeout(ms(1_500));
@@ -123,24 +124,31 @@ fn steps_up_on_a_confirmed_probe_and_asks_for_one_when_short() {
     a.handle_estimate(kbps(400), ms(0));
     drain(&mut a);
     // Lowest layers (300) fit, a lift (+200) does not fit in 80% of 400:
-    // the allocator asks for a probe at what would let it.
+    // the allocator asks for a probe far enough to see how high the layers
+    // could go (every top layer, 2.7 Mbit/s / 0.8), but at most 8 × 400.
     let probe = drain(&mut a);
     assert!(probe.is_empty());
     a.handle_timeout(ms(1_000));
     let events = drain(&mut a);
-    assert_eq!(events, [AllocatorEvent::ProbeWanted { rate: kbps(625) }]);
-    // A failed probe backs off.
-    a.handle_probe_result(kbps(625), false, ms(1_200));
-    a.handle_timeout(ms(3_000));
+    assert_eq!(events, [AllocatorEvent::ProbeWanted { rate: kbps(3_200) }]);
+    // A probe that proved less than the next layer needs (625) backs off
+    // for 1.5 s.
+    a.handle_probe_result(Some(kbps(500)), ms(1_200));
+    assert_eq!(layers(&a)[0], Some(Active(0)));
+    a.handle_timeout(ms(2_600));
     assert_eq!(drain(&mut a), []);
-    // Capacity returns: the estimate rises and a probe confirms it at once.
-    a.handle_estimate(kbps(700), ms(6_000));
+    a.handle_timeout(ms(2_700));
+    assert!(matches!(
+        drain(&mut a)[..],
+        [AllocatorEvent::ProbeWanted { .. }]
+    ));
+    // Capacity returns: the estimate rises and a probe proves 1.6 Mbit/s:
+    // the layers rise at once, as far as 80% of it allows, not one probe
+    // per layer.
+    a.handle_estimate(kbps(1_600), ms(3_000));
     assert_eq!(layers(&a)[0], Some(Active(0)), "not before confirmation");
-    a.handle_probe_result(kbps(700), true, ms(6_300));
-    assert_eq!(
-        layers(&a),
-        [Some(Active(1)), Some(Active(0)), Some(Active(0))]
-    );
+    a.handle_probe_result(Some(kbps(1_600)), ms(3_200));
+    assert_eq!(layers(&a), [Some(Active(1)); 3]);
     assert!(drain(&mut a).contains(&AllocatorEvent::KeyframeWanted { track: A }));
 }
 
@@ -159,7 +167,8 @@ fn noise_of_ten_percent_switches_at_most_once_per_ten_seconds() {
             a.handle_estimate(Bitrate::from_f64(estimate * 1_000.0), now);
             for ev in drain(&mut a) {
                 if let AllocatorEvent::ProbeWanted { rate } = ev {
-                    a.handle_probe_result(rate, rate.as_f64() <= estimate * 1_000.0, now);
+                    let proven = Bitrate::from_f64(estimate * 1_000.0).min(rate);
+                    a.handle_probe_result(Some(proven), now);
                 }
             }
             if a.poll_timeout().is_some_and(|t| t <= now) {
@@ -229,4 +238,27 @@ fn a_removed_track_frees_room_for_a_paused_one() {
     assert_eq!(a.layer(C), Some(Paused));
     a.remove_track(A, ms(100));
     assert_eq!(a.layer(C), Some(Active(0)));
+}
+
+#[test]
+fn no_probe_right_after_the_estimate_drops() {
+    let mut a = three();
+    a.handle_estimate(kbps(2_000), ms(0));
+    a.handle_timeout(ms(1_500));
+    drain(&mut a);
+    // Congestion: the estimate falls by half; the layers step down, and no
+    // probe adds to the queue for 1.5 s.
+    a.handle_estimate(kbps(1_000), ms(2_000));
+    assert!(
+        !drain(&mut a)
+            .iter()
+            .any(|e| matches!(e, AllocatorEvent::ProbeWanted { .. }))
+    );
+    assert_eq!(a.poll_timeout(), Some(ms(3_500)));
+    a.handle_timeout(ms(3_500));
+    assert!(
+        drain(&mut a)
+            .iter()
+            .any(|e| matches!(e, AllocatorEvent::ProbeWanted { .. }))
+    );
 }

@@ -201,3 +201,106 @@ fn a_requested_probe_reports_its_verdict() {
         "lifted to 90% of the proven rate"
     );
 }
+
+#[test]
+fn a_link_outage_holds_sending_back_and_its_end_restores_the_rate() {
+    let cfg = EstimatorConfig {
+        initial_probes: false,
+        ..EstimatorConfig::default()
+    };
+    let mut e = Estimator::new(cfg, Instant::ZERO);
+    // 10 ms apart, 60 ms one way, a report every 50 ms: 2 s of normal flow.
+    let mut id = 0u64;
+    let report = |e: &mut Estimator, upto_ms: u64, id: &mut u64| {
+        let mut results = Vec::new();
+        while *id * 10 + 60 <= upto_ms {
+            results.push(PacketResult {
+                id: *id,
+                arrival: Some(Instant::from_millis(*id * 10 + 60)),
+            });
+            *id += 1;
+        }
+        e.handle_feedback(&results, Instant::from_millis(upto_ms + 10));
+    };
+    let mut flowing = Bitrate::ZERO;
+    for t in 0..400u64 {
+        e.handle_sent(sent(t, t * 10), Instant::from_millis(t * 10));
+        if t % 5 == 4 && t < 200 {
+            report(&mut e, t * 10, &mut id);
+        }
+        if let Some(due) = e
+            .poll_timeout()
+            .filter(|&d| d <= Instant::from_millis(t * 10))
+        {
+            e.handle_timeout(due);
+        }
+        if t == 199 {
+            flowing = e.target();
+            assert!(flowing > cfg.min, "flowing: {flowing}");
+        }
+        if t == 215 {
+            // The last report came at 2 s; 150 ms later the link is silent.
+            assert_eq!(e.target(), cfg.min, "held back during the outage");
+        }
+    }
+    report(&mut e, 4_000, &mut id);
+    assert!(
+        e.target() >= flowing,
+        "the rate before the outage comes back: {}",
+        e.target()
+    );
+}
+
+/// 240 kbit/s through a 400 kbit/s bottleneck (50 ms one way) for 3 s,
+/// with a burst of five packets 5 ms apart at 2 s, tagged as a probe or not;
+/// returns the target before the burst and the lowest after it.
+fn burst_through_a_slow_link(tagged: bool) -> (Bitrate, Bitrate) {
+    let mut e = without_initial_probes();
+    let cluster = e.request_probe(Bitrate::from_mbps(2), Instant::ZERO);
+    let mut sends: Vec<(u64, u32)> = (0..75u64).map(|i| (i * 40_000, 0)).collect();
+    sends.extend((0..5u64).map(|i| (2_000_000 + i * 5_000 + 1, 1)));
+    sends.sort_unstable();
+    let (mut free_at, mut pending, mut before) = (0u64, Vec::new(), Bitrate::ZERO);
+    let mut lowest = Bitrate::MAX;
+    for (id, &(send, burst)) in sends.iter().enumerate() {
+        let id = id as u64;
+        let probe = (tagged && burst == 1).then_some(cluster);
+        let at = Instant::from_micros(send);
+        e.handle_sent(
+            SentPacket {
+                id,
+                size: 1_200,
+                send_time: at,
+                probe,
+            },
+            at,
+        );
+        // 1200 bytes take 24 ms at 400 kbit/s.
+        free_at = free_at.max(send) + 24_000;
+        pending.push(PacketResult {
+            id,
+            arrival: Some(Instant::from_micros(free_at + 50_000)),
+        });
+        if pending.len() == 5 {
+            e.handle_feedback(&pending, Instant::from_micros(free_at + 100_000));
+            pending.clear();
+        }
+        if send < 2_000_000 {
+            before = e.target();
+        } else {
+            lowest = lowest.min(e.target());
+        }
+    }
+    (before, lowest)
+}
+
+#[test]
+fn a_probes_own_burst_is_not_taken_for_congestion() {
+    let (before, after) = burst_through_a_slow_link(true);
+    assert!(after >= before, "probe burst cut {before} to {after}");
+    let (before, after) = burst_through_a_slow_link(false);
+    assert!(
+        after < before,
+        "the same burst untagged is a queue: {before} → {after}"
+    );
+}

@@ -21,6 +21,8 @@ const RATE_WINDOW: Duration = Duration::from_millis(500);
 const STEADY: Duration = Duration::from_secs(10);
 /// Time after a phase starts before fairness is judged.
 const SETTLE: Duration = Duration::from_secs(10);
+/// Phases whose fairness is reported one by one.
+pub const JAIN_PHASES: usize = 5;
 /// p95 one-way delay at or above which the delay score is zero (MMSys'21).
 const DELAY_CAP_MS: f64 = 400.0;
 
@@ -47,6 +49,8 @@ pub struct Figures {
     /// Jain's index of two flows' received rates, the worst phase (each
     /// judged from 10 s after it starts).
     pub jain: Option<f64>,
+    /// Jain's index in each phase (up to [`JAIN_PHASES`]), in order.
+    pub jain_phases: [Option<f64>; JAIN_PHASES],
     /// The estimator's share of what the bottleneck delivered next to TCP.
     pub tcp_share: Option<f64>,
     /// MMSys'21 score: 20·delay score + 20·min(1, utilization) + 30·(1 − loss).
@@ -213,9 +217,10 @@ impl Run<'_> {
         (!windows.is_empty()).then(|| windows.iter().sum::<f64>() / windows.len() as f64)
     }
 
-    fn jain(&self) -> Option<f64> {
+    /// Jain's index per phase, judged from [`SETTLE`] after it starts.
+    fn jain(&self) -> Vec<f64> {
         let &[a, b] = self.flows else {
-            return None;
+            return Vec::new();
         };
         let mut phases: Vec<_> = self.phases().into_iter().map(|p| (p.0, p.1)).collect();
         if phases.is_empty() {
@@ -233,7 +238,7 @@ impl Run<'_> {
                     (x + y).powi(2) / (2.0 * (x * x + y * y))
                 }
             })
-            .reduce(f64::min)
+            .collect()
     }
 
     /// Every figure of this run.
@@ -256,6 +261,11 @@ impl Run<'_> {
         }
         let loss = lost as f64 / sent.max(1) as f64;
         let p95_delay_ms = percentile(delay, 0.95);
+        let jain = self.jain();
+        let mut jain_phases = [None; JAIN_PHASES];
+        for (slot, j) in jain_phases.iter_mut().zip(&jain) {
+            *slot = Some(*j);
+        }
         let tcp_share = self.tcp.map(|t| {
             let mine = self.delivered_bits(self.flows, from, self.end);
             let theirs = self.delivered_bits(&[t], from, self.end);
@@ -269,7 +279,8 @@ impl Run<'_> {
             recover_down_ms: self.recover_down(),
             reach_up_ms: self.reach_up(),
             steady_variation: self.steady_variation(),
-            jain: self.jain(),
+            jain: jain.iter().copied().reduce(f64::min),
+            jain_phases,
             tcp_share,
             score: score(p95_delay_ms, self.delay, utilization, loss),
             layers: None,

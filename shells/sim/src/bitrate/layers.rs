@@ -121,9 +121,9 @@ impl Layers {
         self.drain(now);
     }
 
-    /// A probe the allocator asked for finished.
-    pub fn probe_result(&mut self, rate: Bitrate, confirmed: bool, now: Instant) {
-        self.allocator.handle_probe_result(rate, confirmed, now);
+    /// A probe the allocator asked for finished, proving `proven` (if anything).
+    pub fn probe_result(&mut self, proven: Option<Bitrate>, now: Instant) {
+        self.allocator.handle_probe_result(proven, now);
         self.drain(now);
     }
 

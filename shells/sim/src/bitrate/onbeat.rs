@@ -132,8 +132,7 @@ impl LayeredOnbeat {
     fn sync(&mut self, now: Instant) {
         let estimator = &mut self.inner.estimator;
         while let Some(outcome) = estimator.poll_probe_result() {
-            self.layers
-                .probe_result(outcome.requested, outcome.confirmed, now);
+            self.layers.probe_result(outcome.measured, now);
         }
         self.layers.estimate(estimator.target().bps() as f64, now);
         if let Some(rate) = self.layers.take_probe() {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::figures::{Figures, median};
+use super::figures::{Figures, JAIN_PHASES, median};
 
 /// A figure's median, min and max over the seeds that had it.
 pub type Spread = Option<(f64, f64, f64)>;
@@ -14,9 +14,12 @@ pub struct Summary {
     pub figures: Vec<(&'static str, Spread)>,
 }
 
-fn fields(f: &Figures) -> [(&'static str, Option<f64>); 15] {
+/// JSON names of the per-phase Jain indices.
+const JAIN_NAMES: [&str; JAIN_PHASES] = ["jain_1", "jain_2", "jain_3", "jain_4", "jain_5"];
+
+fn fields(f: &Figures) -> Vec<(&'static str, Option<f64>)> {
     let l = f.layers;
-    [
+    let mut v = vec![
         ("utilization", Some(f.utilization)),
         ("p95_queue_ms", Some(f.p95_queue_ms)),
         ("p95_delay_ms", Some(f.p95_delay_ms)),
@@ -32,13 +35,18 @@ fn fields(f: &Figures) -> [(&'static str, Option<f64>); 15] {
         ("down_ms", l.and_then(|l| l.down_ms)),
         ("up_ms", l.and_then(|l| l.up_ms)),
         ("keyframes_per_up", l.and_then(|l| l.keyframes_per_up)),
-    ]
+    ];
+    v.extend(JAIN_NAMES.iter().zip(f.jain_phases).map(|(n, j)| (*n, j)));
+    v
 }
 
 impl Summary {
     /// Summarises one estimator's runs.
     pub fn new(runs: &[Figures]) -> Self {
-        let names = fields(&Figures::default()).map(|(n, _)| n);
+        let names: Vec<&str> = fields(&Figures::default())
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         let figures = names
             .iter()
             .enumerate()
