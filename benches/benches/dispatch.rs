@@ -18,12 +18,14 @@
 //! figure that holds on a machine shared with other work), and heap
 //! allocations per delivery, counted by the global allocator below.
 //!
-//! Instruction counts, which do not depend on what else the machine runs:
-//! `valgrind --tool=callgrind --toplevel-collect=no --collect-atstart=no
-//! --toggle-collect='*Hub*publish*' target/release/deps/dispatch-<hash>
-//! --bench fanout/10000 --profile-time 1` counts the instructions spent
-//! inside `Hub::publish`, and `--toggle-collect='*Hub*pull*'` those of the
-//! pulls; divide by the deliveries (publishes × 10,000).
+//! Instructions and cache misses per delivery, which do not depend on what
+//! else the machine runs: `valgrind --tool=callgrind --cache-sim=yes
+//! --LL=4194304,16,64 --collect-atstart=no --toggle-collect='*Bench*publish*'
+//! --dump-before='*fanout_setup*' target/release/deps/dispatch-<hash>
+//! --bench 'fanout/10000$' --profile-time 1` counts what `Bench::publish`
+//! (the publish and every pull it causes) costs; the fourth dump holds the
+//! `fanout/10000` case: divide its totals by its calls of `Bench::publish`
+//! times 10,000.
 
 // criterion_group! and criterion_main! generate undocumented items.
 #![allow(missing_docs)]
@@ -202,6 +204,8 @@ impl Bench {
     }
 
     /// Publishes one message to `topic` and delivers it (pulls included).
+    /// Never inlined, so that callgrind can count its calls and costs.
+    #[inline(never)]
     fn publish(&mut self, topic: &str) {
         self.now += Duration::from_micros(1);
         self.hub

@@ -15,9 +15,16 @@ use super::ConnId;
 /// The smallest table allocated, in slots.
 const MIN_SLOTS: usize = 16;
 
+/// One slot, aligned so that it never straddles two cache lines: an
+/// unaligned 32-byte slot at a 16-byte boundary would, every other slot,
+/// and each lookup would then miss twice.
+#[derive(Clone, Copy)]
+#[repr(align(32))]
+struct Slot<V>(Option<(ConnId, V)>);
+
 pub(super) struct IdMap<V> {
     /// A power of two in length (or empty); at most half full.
-    slots: Vec<Option<(ConnId, V)>>,
+    slots: Vec<Slot<V>>,
     len: usize,
 }
 
@@ -55,7 +62,7 @@ impl<V: Copy> IdMap<V> {
         let mut i = self.home(id);
         // The table is never full, so an empty slot ends every probe.
         loop {
-            match self.slots[i] {
+            match self.slots[i].0 {
                 Some((k, _)) if k == id => return Some(i),
                 Some(_) => i = (i + 1) & self.mask(),
                 None => return None,
@@ -66,19 +73,19 @@ impl<V: Copy> IdMap<V> {
     #[inline]
     pub(super) fn get(&self, id: ConnId) -> Option<V> {
         self.find(id)
-            .and_then(|i| self.slots[i].map(|(_, value)| value))
+            .and_then(|i| self.slots[i].0.map(|(_, value)| value))
     }
 
     /// The value of `id`, to change in place.
     pub(super) fn get_mut(&mut self, id: ConnId) -> Option<&mut V> {
         let i = self.find(id)?;
-        self.slots[i].as_mut().map(|(_, value)| value)
+        self.slots[i].0.as_mut().map(|(_, value)| value)
     }
 
     /// Maps `id` to `value`, replacing any previous value.
     pub(super) fn insert(&mut self, id: ConnId, value: V) {
         if let Some(i) = self.find(id) {
-            self.slots[i] = Some((id, value));
+            self.slots[i] = Slot(Some((id, value)));
             return;
         }
         if (self.len + 1) * 2 > self.slots.len() {
@@ -90,16 +97,16 @@ impl<V: Copy> IdMap<V> {
 
     fn place(&mut self, id: ConnId, value: V) {
         let mut i = self.home(id);
-        while self.slots[i].is_some() {
+        while self.slots[i].0.is_some() {
             i = (i + 1) & self.mask();
         }
-        self.slots[i] = Some((id, value));
+        self.slots[i] = Slot(Some((id, value)));
     }
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(MIN_SLOTS);
-        let old = core::mem::replace(&mut self.slots, vec![None; size]);
-        for (id, value) in old.into_iter().flatten() {
+        let old = core::mem::replace(&mut self.slots, vec![Slot(None); size]);
+        for (id, value) in old.into_iter().filter_map(|slot| slot.0) {
             self.place(id, value);
         }
     }
@@ -108,12 +115,12 @@ impl<V: Copy> IdMap<V> {
     /// that no probe meets a hole before its entry (no tombstones).
     pub(super) fn remove(&mut self, id: ConnId) -> Option<V> {
         let mut hole = self.find(id)?;
-        let (_, value) = self.slots[hole].take()?;
+        let (_, value) = self.slots[hole].0.take()?;
         self.len -= 1;
         let mut i = hole;
         loop {
             i = (i + 1) & self.mask();
-            let Some((other, _)) = self.slots[i] else {
+            let Some((other, _)) = self.slots[i].0 else {
                 break;
             };
             // `other` may fill the hole if its home is not cyclically within
@@ -125,7 +132,7 @@ impl<V: Copy> IdMap<V> {
                 hole < home || home <= i
             };
             if !stays {
-                self.slots[hole] = self.slots[i].take();
+                self.slots[hole] = Slot(self.slots[i].0.take());
                 hole = i;
             }
         }
