@@ -331,28 +331,30 @@ where
     S: AsyncRead + AsyncWrite + Unpin + 'a,
 {
     async move {
-        while let Some(msg) = inbox.recv().await {
-            match msg {
-                ToConn::Frames(frames) => {
-                    let count = frames.len();
-                    let bytes: usize = frames.iter().map(Bytes::len).sum();
-                    let result = write_batch(sink, frames, codec).await;
-                    shared.metrics.hub_pulled_unwritten.dec_by(count as i64);
-                    if let Err(e) = result {
-                        tracing::debug!(conn = conn.0, error = %e, "write failed");
-                        return;
-                    }
-                    shared.metrics.frames_out.inc_by(count as u64);
-                    shared.metrics.bytes_out.inc_by(bytes as u64);
-                    shared.metrics.writes.inc();
-                    if inbox.writer().done() && !to_hub(shared, ToHub::Written { conn }).await {
-                        return;
-                    }
-                }
-                ToConn::Close { code, reason, last } => {
+        loop {
+            // Taken apart at once, so that the message is not kept across
+            // the awaits below.
+            let frames = match inbox.recv().await {
+                Some(ToConn::Frames(frames)) => frames,
+                Some(ToConn::Close { code, reason, last }) => {
                     Box::pin(write_close(sink, codec, code, reason, last)).await;
                     return;
                 }
+                None => return,
+            };
+            let count = frames.len();
+            let bytes: usize = frames.iter().map(Bytes::len).sum();
+            let result = write_batch(sink, frames, codec).await;
+            shared.metrics.hub_pulled_unwritten.dec_by(count as i64);
+            if let Err(e) = result {
+                tracing::debug!(conn = conn.0, error = %e, "write failed");
+                return;
+            }
+            shared.metrics.frames_out.inc_by(count as u64);
+            shared.metrics.bytes_out.inc_by(bytes as u64);
+            shared.metrics.writes.inc();
+            if inbox.writer().done() && !to_hub(shared, ToHub::Written { conn }).await {
+                return;
             }
         }
     }
@@ -362,16 +364,16 @@ where
 ///
 /// Polls the sink by hand: `feed` futures would each hold a message in the
 /// writer's future for as long as the connection lives.
-async fn write_batch<S>(
+fn write_batch<S>(
     sink: &mut WebSocketSender<S>,
     frames: Vec<Bytes>,
     codec: Codec,
-) -> Result<(), WsError>
+) -> impl Future<Output = Result<(), WsError>> + '_
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut frames = frames.into_iter();
-    poll_fn(|cx| {
+    poll_fn(move |cx| {
         while frames.len() > 0 {
             ready!(sink.poll_ready_unpin(cx))?;
             if let Some(frame) = frames.next() {
@@ -380,7 +382,6 @@ where
         }
         sink.poll_flush_unpin(cx)
     })
-    .await
 }
 
 /// Writes a connection's last frame, if any, and its close frame.
