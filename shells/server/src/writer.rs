@@ -1,6 +1,11 @@
 //! A connection's writer: writes what the hub hands over, one flush per
 //! batch, until a close (see [`crate::ws`]).
 
+// Plain functions returning `async` blocks: an `async fn` stores its
+// arguments twice in its future (as arguments and as the locals they are
+// moved into), which every idle connection pays for.
+#![allow(clippy::manual_async_fn)]
+
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::task::ready;
@@ -21,14 +26,6 @@ use crate::server::Shared;
 use crate::ws::to_hub;
 
 /// The writer's task: writes until a close, then gives the sink back.
-///
-/// Plain functions returning `async move` blocks here and below: an
-/// `async fn` stores its arguments twice in its future (as arguments and as
-/// the locals they are moved into), which an idle connection pays for.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an async fn stores its arguments twice"
-)]
 pub(crate) fn write_task<S>(
     mut sink: WebSocketSender<S>,
     conn: ConnId,
@@ -46,10 +43,6 @@ where
 }
 
 /// Writes what the hub hands over, one flush per batch, until a close.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an async fn stores its arguments twice"
-)]
 fn write<'a, S>(
     sink: &'a mut WebSocketSender<S>,
     conn: ConnId,
