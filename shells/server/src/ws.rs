@@ -8,29 +8,28 @@
 //! socket's write buffer.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::error::CapacityError;
-use async_tungstenite::tungstenite::protocol::CloseFrame;
-use async_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
-use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use async_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
-use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
+use async_tungstenite::tungstenite::{Error as WsError, Message};
+use async_tungstenite::{WebSocketReceiver, WebSocketStream};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId};
 use onbeat_core::proto::ErrorCode;
 use smol::Task;
+use smol::channel::TrySendError;
 use smol::io::{AsyncRead, AsyncWrite};
 
 use crate::close;
 use crate::driver::{Connect, ToConn, ToHub};
-use crate::mailbox::{Inbox, Mailbox, mailbox};
+use crate::mailbox::{Mailbox, mailbox};
 use crate::rate::FrameBudget;
 use crate::server::Shared;
+use crate::writer;
 
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -71,7 +70,7 @@ where
         // which costs a failed read and a re-registration with the reactor
         // per write.
         let writer = match shared.executor.upgrade() {
-            Some(ex) => ex.spawn(write_task(sink, conn, codec, shared.clone(), inbox)),
+            Some(ex) => ex.spawn(writer::write_task(sink, conn, codec, shared.clone(), inbox)),
             None => {
                 shared.metrics.connections_open.dec();
                 return;
@@ -79,14 +78,14 @@ where
         };
         let sink = match connect {
             Ok(connect) => {
-                let sink = if shared.hub.send(ToHub::Connect(connect)).await.is_ok() {
-                    let reader = read(&mut stream, conn, codec, &shared, mailbox);
+                let sink = if to_hub(&shared, ToHub::Connect(connect)).await {
+                    let reader = pin!(read(&mut stream, conn, codec, &shared, mailbox));
                     both_or_linger(reader, writer).await
                 } else {
                     drop(mailbox);
                     writer.cancel().await
                 };
-                let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
+                to_hub(&shared, ToHub::Disconnect { conn }).await;
                 sink
             }
             Err(why) => {
@@ -100,53 +99,74 @@ where
                     last: Some(last),
                 });
                 drop(mailbox);
-                both_or_linger(drain(&mut stream), writer).await
+                both_or_linger(pin!(drain(&mut stream)), writer).await
             }
         };
-        // Best effort: completes a close handshake the peer started.
+        // Best effort: completes a close handshake the peer started. Boxed,
+        // like every state only a closing connection reaches, so that an
+        // idle connection's future does not carry room for it.
         if let Some(mut sink) = sink {
-            let _ = smol::future::or(
-                async { SinkExt::close(&mut sink).await.map_err(drop) },
-                async {
-                    smol::Timer::after(CLOSE_LINGER).await;
-                    Err(())
-                },
-            )
-            .await;
+            let closing = async move {
+                let _ = smol::future::or(
+                    async { SinkExt::close(&mut sink).await.map_err(drop) },
+                    async {
+                        smol::Timer::after(CLOSE_LINGER).await;
+                        Err(())
+                    },
+                )
+                .await;
+            };
+            Box::pin(closing).await;
         }
         shared.metrics.connections_open.dec();
     }
 }
 
-/// The writer's task: writes until a close, then gives the sink back.
-async fn write_task<S>(
-    mut sink: WebSocketSender<S>,
-    conn: ConnId,
-    codec: Codec,
-    shared: Arc<Shared>,
-    inbox: Inbox,
-) -> WebSocketSender<S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    write(&mut sink, conn, codec, &shared, inbox).await;
-    sink
+/// Sends `msg` to the hub, trying at once (before the future is polled);
+/// resolves to `false` if the hub is gone. The channel's send future is
+/// boxed, and only when the channel is full, so that a connection's future
+/// does not carry room for it and the message while idle.
+pub(crate) fn to_hub<'a>(shared: &'a Shared, msg: ToHub) -> impl Future<Output = bool> + 'a {
+    let sent = match shared.hub.try_send(msg) {
+        Ok(()) => Ok(true),
+        Err(TrySendError::Full(msg)) => Err(Box::pin(shared.hub.send(msg))),
+        Err(TrySendError::Closed(_)) => Ok(false),
+    };
+    async move {
+        match sent {
+            Ok(sent) => sent,
+            Err(sending) => sending.await.is_ok(),
+        }
+    }
 }
 
 /// Runs a connection's reader and its writer task until both end; once one
 /// has, the other gets [`CLOSE_LINGER`] to finish (the writer its last
 /// frames and the close, the reader the peer's close reply). Returns what
 /// the writer gives back, unless it had to be cancelled.
-async fn both_or_linger<W>(reader: impl Future<Output = ()>, mut writer: Task<W>) -> Option<W> {
-    let mut reader = pin!(reader);
+/// The reader is pinned by the caller: taken by value, it would be stored
+/// twice in this future.
+async fn both_or_linger<W, R>(mut reader: Pin<&mut R>, mut writer: Task<W>) -> Option<W>
+where
+    R: Future<Output = ()>,
+{
     let written = smol::future::or(
         async {
-            (&mut reader).await;
+            reader.as_mut().await;
             None
         },
         async { Some((&mut writer).await) },
     )
     .await;
+    Box::pin(linger(reader, writer, written)).await
+}
+
+/// What [`both_or_linger`] does once one side has ended; boxed, so that
+/// only closing connections pay for its timers.
+async fn linger<W, R>(reader: Pin<&mut R>, mut writer: Task<W>, written: Option<W>) -> Option<W>
+where
+    R: Future<Output = ()>,
+{
     if let Some(w) = written {
         let linger = async {
             smol::Timer::after(CLOSE_LINGER).await;
@@ -168,83 +188,91 @@ async fn both_or_linger<W>(reader: impl Future<Output = ()>, mut writer: Task<W>
 /// Forwards data frames to the hub until the peer closes or breaks a rule.
 /// Dropping `mailbox` when done lets the writer end once the hub lets go
 /// too.
-async fn read<S>(
-    stream: &mut WebSocketReceiver<S>,
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn stores its arguments twice"
+)]
+fn read<'a, S>(
+    stream: &'a mut WebSocketReceiver<S>,
     conn: ConnId,
     codec: Codec,
-    shared: &Shared,
+    shared: &'a Shared,
     mailbox: Mailbox,
-) where
+) -> impl Future<Output = ()> + 'a
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let limits = &shared.config.limits;
-    let mut budget = FrameBudget::new(limits.frames_per_sec, limits.frames_burst, Instant::now());
-    let fatal = |code: ErrorCode, ws_code: u16, message: &str| {
-        shared.metrics.error(code.as_str());
-        shared.metrics.close(code.as_str());
-        let last = close::error_frame(codec, code, message);
-        mailbox.post(ToConn::Close {
-            code: ws_code,
-            reason: code.as_str(),
-            last: Some(last),
-        });
-    };
-    while let Some(msg) = stream.next().await {
-        let data: Bytes = match msg {
-            Ok(Message::Text(text)) if codec == Codec::Json => text.into(),
-            Ok(Message::Binary(bytes)) if codec == Codec::Postcard => bytes,
-            Ok(Message::Text(_) | Message::Binary(_)) => {
-                let what = if codec == Codec::Json {
-                    "binary frames are not onbeat.json.v1; use text frames"
-                } else {
-                    "text frames are not onbeat.postcard.v1; use binary frames"
-                };
-                fatal(ErrorCode::BadFrame, close::UNSUPPORTED_DATA, what);
-                break;
-            }
-            Ok(Message::Close(_)) => break,
-            Ok(_) => Bytes::new(),
-            Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
-                let why = format!("frame of {size} bytes exceeds max_frame {max_size}");
-                fatal(ErrorCode::FrameTooLarge, close::TOO_BIG, &why);
-                break;
-            }
-            Err(WsError::Utf8(_)) => {
+    async move {
+        let limits = &shared.config.limits;
+        let mut budget =
+            FrameBudget::new(limits.frames_per_sec, limits.frames_burst, Instant::now());
+        let fatal = |code: ErrorCode, ws_code: u16, message: &str| {
+            shared.metrics.error(code.as_str());
+            shared.metrics.close(code.as_str());
+            let last = close::error_frame(codec, code, message);
+            mailbox.post(ToConn::Close {
+                code: ws_code,
+                reason: code.as_str(),
+                last: Some(last),
+            });
+        };
+        while let Some(msg) = stream.next().await {
+            let data: Bytes = match msg {
+                Ok(Message::Text(text)) if codec == Codec::Json => text.into(),
+                Ok(Message::Binary(bytes)) if codec == Codec::Postcard => bytes,
+                Ok(Message::Text(_) | Message::Binary(_)) => {
+                    let what = if codec == Codec::Json {
+                        "binary frames are not onbeat.json.v1; use text frames"
+                    } else {
+                        "text frames are not onbeat.postcard.v1; use binary frames"
+                    };
+                    fatal(ErrorCode::BadFrame, close::UNSUPPORTED_DATA, what);
+                    break;
+                }
+                Ok(Message::Close(_)) => break,
+                Ok(_) => Bytes::new(),
+                Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                    let why = format!("frame of {size} bytes exceeds max_frame {max_size}");
+                    fatal(ErrorCode::FrameTooLarge, close::TOO_BIG, &why);
+                    break;
+                }
+                Err(WsError::Utf8(_)) => {
+                    fatal(
+                        ErrorCode::BadFrame,
+                        close::INVALID_PAYLOAD,
+                        "text frame is not UTF-8",
+                    );
+                    break;
+                }
+                Err(e) => {
+                    tracing::debug!(conn = conn.0, error = %e, "read failed");
+                    shared.metrics.close("read_error");
+                    return;
+                }
+            };
+            if !budget.take(Instant::now()) {
                 fatal(
-                    ErrorCode::BadFrame,
-                    close::INVALID_PAYLOAD,
-                    "text frame is not UTF-8",
+                    ErrorCode::RateLimited,
+                    close::POLICY,
+                    "too many frames; slow down",
                 );
                 break;
             }
-            Err(e) => {
-                tracing::debug!(conn = conn.0, error = %e, "read failed");
-                shared.metrics.close("read_error");
+            if data.is_empty() {
+                // Pings and pongs: answered by the WebSocket layer.
+                continue;
+            }
+            shared.metrics.frames_in.inc();
+            shared.metrics.bytes_in.inc_by(data.len() as u64);
+            if !to_hub(shared, ToHub::Frame { conn, data }).await {
                 return;
             }
-        };
-        if !budget.take(Instant::now()) {
-            fatal(
-                ErrorCode::RateLimited,
-                close::POLICY,
-                "too many frames; slow down",
-            );
-            break;
         }
-        if data.is_empty() {
-            // Pings and pongs: answered by the WebSocket layer.
-            continue;
-        }
-        shared.metrics.frames_in.inc();
-        shared.metrics.bytes_in.inc_by(data.len() as u64);
-        if shared.hub.send(ToHub::Frame { conn, data }).await.is_err() {
-            return;
-        }
+        // The hub stops sending; what the writer still has (a close) goes out
+        // while the peer's close reply is awaited.
+        to_hub(shared, ToHub::Disconnect { conn }).await;
+        Box::pin(drain(stream)).await;
     }
-    // The hub stops sending; what the writer still has (a close) goes out
-    // while the peer's close reply is awaited.
-    let _ = shared.hub.send(ToHub::Disconnect { conn }).await;
-    drain(stream).await;
 }
 
 /// Reads and drops until the peer closes, so that its close reply is seen.
@@ -257,76 +285,4 @@ where
             break;
         }
     }
-}
-
-/// Writes what the hub hands over, one flush per batch, until a close.
-async fn write<S>(
-    sink: &mut WebSocketSender<S>,
-    conn: ConnId,
-    codec: Codec,
-    shared: &Shared,
-    inbox: Inbox,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    while let Some(msg) = inbox.recv().await {
-        match msg {
-            ToConn::Frames(frames) => {
-                let count = frames.len();
-                let mut bytes = 0;
-                let mut result = Ok(());
-                for frame in frames {
-                    bytes += frame.len();
-                    if result.is_ok() {
-                        result = sink.feed(message(frame, codec)).await;
-                    }
-                }
-                if result.is_ok() {
-                    result = sink.flush().await;
-                }
-                shared.metrics.hub_pulled_unwritten.dec_by(count as i64);
-                if let Err(e) = result {
-                    tracing::debug!(conn = conn.0, error = %e, "write failed");
-                    return;
-                }
-                shared.metrics.frames_out.inc_by(count as u64);
-                shared.metrics.bytes_out.inc_by(bytes as u64);
-                shared.metrics.writes.inc();
-                if inbox.writer().done() && shared.hub.send(ToHub::Written { conn }).await.is_err()
-                {
-                    return;
-                }
-            }
-            ToConn::Close { code, reason, last } => {
-                if let Some(last) = last {
-                    let msg = match codec {
-                        Codec::Postcard => Message::Binary(last),
-                        // Error frames are encoded from Rust strings.
-                        _ => Message::Text(Utf8Bytes::try_from(last).unwrap_or_default()),
-                    };
-                    let _ = sink.feed(msg).await;
-                }
-                let frame = CloseFrame {
-                    code: code.into(),
-                    reason: reason.into(),
-                };
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                return;
-            }
-        }
-    }
-}
-
-/// The WebSocket message carrying `frame`, sharing its bytes.
-///
-/// A ready-made data frame rather than `Message::Text`: the hub encodes JSON
-/// frames from Rust strings, so they are UTF-8 already, and one frame goes
-/// to every subscriber, so checking it again per connection was a scan of
-/// every delivered byte.
-fn message(frame: Bytes, codec: Codec) -> Message {
-    let data = match codec {
-        Codec::Postcard => Data::Binary,
-        _ => Data::Text,
-    };
-    Message::Frame(WsFrame::message(frame, OpCode::Data(data), true))
 }
