@@ -99,8 +99,11 @@ impl Writer {
 
 /// A message from the hub to one connection's writer.
 pub(crate) enum ToConn {
-    /// Frames to write, then flush once and call [`Writer::done`].
-    Frames(Vec<Bytes>),
+    /// Frames to write, in one go, then call [`Writer::done`].
+    Frames(Vec<Frame>),
+    /// Whole control frames from the connection's WebSocket layer (see
+    /// [`crate::socket`]).
+    Control(Vec<u8>),
     /// Write `last` (an `error` frame) if any, then close with `code`.
     Close {
         code: u16,
@@ -124,8 +127,6 @@ pub(crate) struct Driver {
     posting: Posting,
     /// What [`Hub::pull`] fills, reused.
     pulled: Vec<Frame>,
-    /// The last frame handed out, as `Bytes` (see [`Driver::bytes`]).
-    last: Option<Bytes>,
     shutting_down: bool,
 }
 
@@ -145,7 +146,6 @@ impl Driver {
             conns: HashMap::new(),
             posting,
             pulled: Vec::new(),
-            last: None,
             shutting_down: false,
         }
     }
@@ -291,27 +291,9 @@ impl Driver {
         self.posting.push(&mailbox, ToConn::Frames(batch));
     }
 
-    /// The frames pulled so far, as the writer's `Bytes`.
-    fn take_pulled(&mut self) -> Vec<Bytes> {
-        let mut pulled = std::mem::take(&mut self.pulled);
-        let batch = pulled.drain(..).map(|f| self.bytes(f)).collect();
-        self.pulled = pulled;
-        batch
-    }
-
-    /// `frame` as `Bytes` sharing its memory. A fan-out pulls the same frame
-    /// for every subscriber in a row, so the last one is kept: its clones
-    /// cost a reference count each instead of an allocation each. Comparing
-    /// addresses is sound because the kept `Bytes` keeps that frame alive.
-    fn bytes(&mut self, frame: Frame) -> Bytes {
-        let data = frame.as_ref();
-        let same = |last: &&Bytes| last.as_ptr() == data.as_ptr() && last.len() == data.len();
-        if let Some(last) = self.last.as_ref().filter(same) {
-            return last.clone();
-        }
-        let bytes = Bytes::from_owner(frame);
-        self.last = Some(bytes.clone());
-        bytes
+    /// The frames pulled so far, in a vector of their own.
+    fn take_pulled(&mut self) -> Vec<Frame> {
+        self.pulled.drain(..).collect()
     }
 
     /// Hands the writer everything still queued, then the close; the hub

@@ -5,9 +5,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
-use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -177,7 +176,8 @@ fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
         .max_message_size(Some(shared.config.limits.max_frame as usize))
         .max_frame_size(Some(shared.config.limits.max_frame as usize))
         .read_buffer_size(shared.config.limits.read_buffer_bytes.max(64))
-        .write_buffer_size(shared.config.limits.write_batch_bytes);
+        // It writes only control frames (see `socket`), each at once.
+        .write_buffer_size(0);
     let task_shared = shared.clone();
     let Some(executor) = shared.executor.upgrade() else {
         return refuse(
@@ -206,12 +206,16 @@ fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
             // rather than at the end of the connection.
             let (stream, early) = (parts.io.into_inner(), parts.read_buf.to_vec());
             drop(parts.read_buf);
-            let ws =
-                WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config))
-                    .await;
             // A task of its own, so that what the upgrade needed is freed
             // rather than kept for the connection's life.
-            let serving = ws::serve(ws, codec, caps, task_shared.clone());
+            let serving = ws::serve(
+                stream.into(),
+                early,
+                config,
+                codec,
+                caps,
+                task_shared.clone(),
+            );
             if let Some(ex) = task_shared.executor.upgrade() {
                 ex.spawn(serving).detach();
             }

@@ -30,6 +30,7 @@ pub mod metrics;
 mod outbox;
 pub mod rate;
 mod server;
+mod socket;
 mod writer;
 mod ws;
 

@@ -1,5 +1,7 @@
 //! How the hub reaches one connection's writer: a small queue of
-//! [`ToConn`] messages with one waker, and the writer's busy flag.
+//! [`ToConn`] messages with one waker, and the writer's busy flag. The
+//! connection's WebSocket layer posts to the same queue through a
+//! [`Control`] handle (see [`crate::socket`]).
 //!
 //! An `async-channel` did this before, at 1 KiB per connection whatever its
 //! capacity (its queue is as large as its cache-padded variant); this is
@@ -15,11 +17,19 @@ use futures_util::task::AtomicWaker;
 
 use crate::driver::{ToConn, Writer};
 
+/// The most control bytes (pongs, a close reply) waiting for the writer.
+/// Past it, a peer that pings without reading has its pongs dropped (RFC
+/// 6455 §5.5.3 allows answering only the latest ping), rather than growing
+/// the server's memory.
+pub(crate) const CONTROL_LIMIT: usize = 1024;
+
 struct Inner {
     queue: Mutex<VecDeque<ToConn>>,
     waker: AtomicWaker,
     /// Live [`Mailbox`] handles: the writer ends when none is left.
     senders: AtomicUsize,
+    /// Control bytes posted and not yet taken by the writer.
+    control: AtomicUsize,
     writer: Writer,
 }
 
@@ -30,26 +40,41 @@ pub(crate) struct Mailbox(Arc<Inner>);
 /// The writer's end.
 pub(crate) struct Inbox(Arc<Inner>);
 
+/// The WebSocket layer's handle: posts control bytes, and does not keep the
+/// writer alive (it lives as long as the connection's reader).
+pub(crate) struct Control(Arc<Inner>);
+
 /// A mailbox and its writer's end.
 pub(crate) fn mailbox() -> (Mailbox, Inbox) {
     let inner = Arc::new(Inner {
         queue: Mutex::new(VecDeque::new()),
         waker: AtomicWaker::new(),
         senders: AtomicUsize::new(1),
+        control: AtomicUsize::new(0),
         writer: Writer::default(),
     });
     (Mailbox(inner.clone()), Inbox(inner))
 }
 
-impl Mailbox {
-    /// Queues `msg` for the writer.
-    pub(crate) fn post(&self, msg: ToConn) {
-        self.0
-            .queue
+impl Inner {
+    fn push(&self, msg: ToConn) {
+        self.queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push_back(msg);
-        self.0.waker.wake();
+        self.waker.wake();
+    }
+}
+
+impl Mailbox {
+    /// Queues `msg` for the writer.
+    pub(crate) fn post(&self, msg: ToConn) {
+        self.0.push(msg);
+    }
+
+    /// A handle for the connection's WebSocket layer.
+    pub(crate) fn control(&self) -> Control {
+        Control(self.0.clone())
     }
 
     /// Whether the writer has a batch in flight.
@@ -73,6 +98,19 @@ impl Drop for Mailbox {
     }
 }
 
+impl Control {
+    /// Queues `bytes` (whole control frames) for the writer, unless
+    /// [`CONTROL_LIMIT`] bytes are waiting already.
+    pub(crate) fn post(&self, bytes: &[u8]) {
+        let waiting = self.0.control.fetch_add(bytes.len(), Ordering::AcqRel);
+        if waiting + bytes.len() > CONTROL_LIMIT {
+            self.0.control.fetch_sub(bytes.len(), Ordering::AcqRel);
+            return;
+        }
+        self.0.push(ToConn::Control(bytes.to_vec()));
+    }
+}
+
 impl Inbox {
     /// The next message; `None` once every [`Mailbox`] is gone and nothing
     /// is left.
@@ -89,8 +127,11 @@ impl Inbox {
                     }
                     next
                 };
-                if next.is_some() {
-                    return Poll::Ready(next);
+                if let Some(msg) = next {
+                    if let ToConn::Control(bytes) = &msg {
+                        self.0.control.fetch_sub(bytes.len(), Ordering::AcqRel);
+                    }
+                    return Poll::Ready(Some(msg));
                 }
                 if self.0.senders.load(Ordering::Acquire) == 0 {
                     return Poll::Ready(None);
@@ -116,24 +157,55 @@ impl Inbox {
 mod tests {
     use super::*;
 
+    fn control(m: Option<ToConn>) -> Vec<u8> {
+        match m {
+            Some(ToConn::Control(bytes)) => bytes,
+            _ => panic!("expected control bytes"),
+        }
+    }
+
     #[test]
     fn messages_arrive_in_order_and_the_inbox_ends_with_the_last_handle() {
         let (mailbox, inbox) = mailbox();
         let other = mailbox.clone();
-        mailbox.post(ToConn::Frames(vec![bytes::Bytes::from_static(b"a")]));
-        other.post(ToConn::Frames(vec![bytes::Bytes::from_static(b"b")]));
+        let pongs = mailbox.control();
+        pongs.post(b"a");
+        other.post(ToConn::Frames(Vec::new()));
+        pongs.post(b"b");
         drop(mailbox);
-        let frames = |m: Option<ToConn>| match m {
-            Some(ToConn::Frames(f)) => f,
-            _ => panic!("expected frames"),
-        };
         smol::block_on(async {
-            assert_eq!(frames(inbox.recv().await)[0], "a");
-            assert_eq!(frames(inbox.recv().await)[0], "b");
+            assert_eq!(control(inbox.recv().await), b"a");
+            assert!(matches!(inbox.recv().await, Some(ToConn::Frames(_))));
+            assert_eq!(control(inbox.recv().await), b"b");
             let waiting = smol::spawn(async move { inbox.recv().await.is_none() });
             smol::Timer::after(std::time::Duration::from_millis(10)).await;
             drop(other);
-            assert!(waiting.await, "the inbox ends once every handle is gone");
+            assert!(
+                waiting.await,
+                "the inbox ends once every handle is gone, whatever control handles live"
+            );
+            drop(pongs);
+        });
+    }
+
+    #[test]
+    fn control_bytes_past_the_limit_are_dropped_until_the_writer_takes_some() {
+        let (mailbox, inbox) = mailbox();
+        let pongs = mailbox.control();
+        let pong = [0u8; 100];
+        for _ in 0..2 * CONTROL_LIMIT / pong.len() {
+            pongs.post(&pong);
+        }
+        drop(mailbox);
+        smol::block_on(async {
+            let mut taken = 0;
+            while let Some(msg) = inbox.recv().await {
+                taken += control(Some(msg)).len();
+                if taken == 200 {
+                    pongs.post(&pong);
+                }
+            }
+            assert_eq!(taken, CONTROL_LIMIT / pong.len() * pong.len() + pong.len());
         });
     }
 }

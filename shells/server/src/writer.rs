@@ -1,147 +1,303 @@
-//! A connection's writer: writes what the hub hands over, one flush per
-//! batch, until a close (see [`crate::ws`]).
+//! A connection's writer: writes what the hub hands over straight to the
+//! socket, one batch at a time, until a close (see [`crate::ws`] and
+//! [`crate::socket`]).
+//!
+//! A batch goes out as the WebSocket header of each frame (formatted by
+//! tungstenite) and the hub's shared frame itself, gathered into one
+//! `writev`: the frame's bytes are copied once, by the kernel, and a
+//! connection keeps no write buffer of its own between batches.
 
 // Plain functions returning `async` blocks: an `async fn` stores its
 // arguments twice in its future (as arguments and as the locals they are
 // moved into), which every idle connection pays for.
 #![allow(clippy::manual_async_fn)]
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
+use std::io::{self, IoSlice, Write};
+use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::task::ready;
 
-use async_tungstenite::WebSocketSender;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
-use async_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use async_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use async_tungstenite::tungstenite::protocol::frame::{Frame as WsFrame, FrameHeader};
 use bytes::Bytes;
-use futures_util::SinkExt;
 use onbeat_core::dispatch::hub::{Codec, ConnId};
-use smol::io::{AsyncRead, AsyncWrite};
 
 use crate::driver::{ToConn, ToHub};
 use crate::mailbox::Inbox;
 use crate::server::Shared;
+use crate::socket::Socket;
 use crate::ws::to_hub;
 
-/// The writer's task: writes until a close, then gives the sink back.
-pub(crate) fn write_task<S>(
-    mut sink: WebSocketSender<S>,
+/// Frames gathered into one `writev`: two slices each, within Linux's
+/// `IOV_MAX` of 1,024. A larger batch takes one call per this many frames.
+const GATHER: usize = 512;
+
+/// The longest header of an unmasked (server to client) frame.
+const MAX_HEAD: usize = 10;
+
+/// The writer's task: writes until a close or a failed write.
+pub(crate) fn write_task(
+    socket: Socket,
     conn: ConnId,
     codec: Codec,
     shared: Arc<Shared>,
     inbox: Inbox,
-) -> impl Future<Output = WebSocketSender<S>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> impl Future<Output = ()> {
     async move {
-        write(&mut sink, conn, codec, &shared, inbox).await;
-        sink
-    }
-}
-
-/// Writes what the hub hands over, one flush per batch, until a close.
-fn write<'a, S>(
-    sink: &'a mut WebSocketSender<S>,
-    conn: ConnId,
-    codec: Codec,
-    shared: &'a Shared,
-    inbox: Inbox,
-) -> impl Future<Output = ()> + 'a
-where
-    S: AsyncRead + AsyncWrite + Unpin + 'a,
-{
-    async move {
+        let opcode = OpCode::Data(match codec {
+            Codec::Postcard => Data::Binary,
+            _ => Data::Text,
+        });
         loop {
-            // Taken apart at once, so that the message is not kept across
-            // the awaits below.
-            let frames = match inbox.recv().await {
-                Some(ToConn::Frames(frames)) => frames,
+            match inbox.recv().await {
+                Some(ToConn::Frames(frames)) => {
+                    let count = frames.len();
+                    let bytes: usize = frames.iter().map(|f| f.len()).sum();
+                    let result = write_frames(&socket, &frames, opcode).await;
+                    drop(frames);
+                    shared.metrics.hub_pulled_unwritten.dec_by(count as i64);
+                    if let Err(e) = result {
+                        tracing::debug!(conn = conn.0, error = %e, "write failed");
+                        return;
+                    }
+                    shared.metrics.frames_out.inc_by(count as u64);
+                    shared.metrics.bytes_out.inc_by(bytes as u64);
+                    shared.metrics.writes.inc();
+                    if inbox.writer().done() && !to_hub(&shared, ToHub::Written { conn }).await {
+                        return;
+                    }
+                }
+                Some(ToConn::Control(bytes)) => {
+                    if let Err(e) = write_raw(&socket, &bytes).await {
+                        tracing::debug!(conn = conn.0, error = %e, "write failed");
+                        return;
+                    }
+                }
                 Some(ToConn::Close { code, reason, last }) => {
-                    Box::pin(write_close(sink, codec, code, reason, last)).await;
+                    // Boxed: only a closing connection needs room for it.
+                    let closing = Box::pin(write_close(&socket, opcode, code, reason, last));
+                    if let Err(e) = closing.await {
+                        tracing::debug!(conn = conn.0, error = %e, "close failed");
+                    }
                     return;
                 }
                 None => return,
-            };
-            let count = frames.len();
-            let bytes: usize = frames.iter().map(Bytes::len).sum();
-            let result = write_batch(sink, frames, codec).await;
-            shared.metrics.hub_pulled_unwritten.dec_by(count as i64);
-            if let Err(e) = result {
-                tracing::debug!(conn = conn.0, error = %e, "write failed");
-                return;
-            }
-            shared.metrics.frames_out.inc_by(count as u64);
-            shared.metrics.bytes_out.inc_by(bytes as u64);
-            shared.metrics.writes.inc();
-            if inbox.writer().done() && !to_hub(shared, ToHub::Written { conn }).await {
-                return;
             }
         }
     }
 }
 
-/// Writes one batch and flushes it.
-///
-/// Polls the sink by hand: `feed` futures would each hold a message in the
-/// writer's future for as long as the connection lives.
-fn write_batch<S>(
-    sink: &mut WebSocketSender<S>,
-    frames: Vec<Bytes>,
-    codec: Codec,
-) -> impl Future<Output = Result<(), WsError>> + '_
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut frames = frames.into_iter();
-    poll_fn(move |cx| {
-        while frames.len() > 0 {
-            ready!(sink.poll_ready_unpin(cx))?;
-            if let Some(frame) = frames.next() {
-                sink.start_send_unpin(message(frame, codec))?;
-            }
-        }
-        sink.poll_flush_unpin(cx)
-    })
-}
-
-/// Writes a connection's last frame, if any, and its close frame.
-async fn write_close<S>(
-    sink: &mut WebSocketSender<S>,
-    codec: Codec,
+/// Writes `last` (an `error` frame) if any, then a close frame with `code`,
+/// then ends the sending direction. A close reply that the WebSocket layer
+/// produces later finds the writer gone and is dropped: the close was sent.
+async fn write_close(
+    socket: &Socket,
+    opcode: OpCode,
     code: u16,
     reason: &'static str,
     last: Option<Bytes>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> io::Result<()> {
     if let Some(last) = last {
-        let msg = match codec {
-            Codec::Postcard => Message::Binary(last),
-            // Error frames are encoded from Rust strings.
-            _ => Message::Text(Utf8Bytes::try_from(last).unwrap_or_default()),
-        };
-        let _ = sink.feed(msg).await;
+        write_frames(socket, &[last], opcode).await?;
     }
-    let frame = CloseFrame {
+    let mut close = Vec::new();
+    WsFrame::close(Some(CloseFrame {
         code: code.into(),
         reason: reason.into(),
-    };
-    let _ = sink.send(Message::Close(Some(frame))).await;
+    }))
+    .format(&mut close)
+    .map_err(io::Error::other)?;
+    write_raw(socket, &close).await?;
+    socket.get_ref().shutdown(Shutdown::Write)
 }
 
-/// The WebSocket message carrying `frame`, sharing its bytes.
-///
-/// A ready-made data frame rather than `Message::Text`: the hub encodes JSON
-/// frames from Rust strings, so they are UTF-8 already, and one frame goes
-/// to every subscriber, so checking it again per connection was a scan of
-/// every delivered byte.
-fn message(frame: Bytes, codec: Codec) -> Message {
-    let data = match codec {
-        Codec::Postcard => Data::Binary,
-        _ => Data::Text,
+/// Writes `bytes` as they are.
+async fn write_raw(socket: &Socket, bytes: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < bytes.len() {
+        socket
+            .write_with(|s| {
+                written += nonzero(Write::write(&mut &*s, &bytes[written..]))?;
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes each of `frames` as one final data frame of type `opcode`.
+async fn write_frames<P: AsRef<[u8]>>(
+    socket: &Socket,
+    frames: &[P],
+    opcode: OpCode,
+) -> io::Result<()> {
+    let total: usize = frames
+        .iter()
+        .map(|f| header_len(f.as_ref().len()) + f.as_ref().len())
+        .sum();
+    let mut written = 0;
+    while written < total {
+        socket
+            .write_with(|s| {
+                written += write_some(s, frames, opcode, written)?;
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// One `writev` of the frames from byte `skip` of the batch on (headers
+/// included), up to [`GATHER`] frames; how many bytes the socket took.
+fn write_some<P: AsRef<[u8]>>(
+    socket: &TcpStream,
+    frames: &[P],
+    opcode: OpCode,
+    mut skip: usize,
+) -> io::Result<usize> {
+    let mut first = 0;
+    while let Some(f) = frames.get(first) {
+        let size = header_len(f.as_ref().len()) + f.as_ref().len();
+        if skip < size {
+            break;
+        }
+        skip -= size;
+        first += 1;
+    }
+    let window = &frames[first..frames.len().min(first + GATHER)];
+    let mut heads = [[0u8; MAX_HEAD]; GATHER];
+    let mut head_lens = [0u8; GATHER];
+    for (i, f) in window.iter().enumerate() {
+        head_lens[i] = header(opcode, f.as_ref().len(), &mut heads[i])?;
+    }
+    let mut slices = [IoSlice::new(&[]); 2 * GATHER];
+    let mut n = 0;
+    for (i, f) in window.iter().enumerate() {
+        let head = &heads[i][..usize::from(head_lens[i])];
+        let payload = f.as_ref();
+        // Only the first frame can be partly written already.
+        let (head, payload) = if i == 0 && skip >= head.len() {
+            (&head[head.len()..], &payload[skip - head.len()..])
+        } else if i == 0 {
+            (&head[skip..], payload)
+        } else {
+            (head, payload)
+        };
+        for part in [head, payload] {
+            if !part.is_empty() {
+                slices[n] = IoSlice::new(part);
+                n += 1;
+            }
+        }
+    }
+    nonzero(Write::write_vectored(&mut &*socket, &slices[..n]))
+}
+
+/// A write that took nothing although there was something to take means
+/// the socket cannot take more.
+fn nonzero(written: io::Result<usize>) -> io::Result<usize> {
+    match written {
+        Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+        other => other,
+    }
+}
+
+/// The header of a final, unmasked data frame of `len` bytes, formatted by
+/// tungstenite into `out`; its length.
+fn header(opcode: OpCode, len: usize, out: &mut [u8; MAX_HEAD]) -> io::Result<u8> {
+    let header = FrameHeader {
+        opcode,
+        ..FrameHeader::default()
     };
-    Message::Frame(WsFrame::message(frame, OpCode::Data(data), true))
+    let mut rest = &mut out[..];
+    header
+        .format(len as u64, &mut rest)
+        .map_err(io::Error::other)?;
+    let used = MAX_HEAD - rest.len();
+    Ok(used as u8)
+}
+
+/// The length of [`header`]'s output.
+fn header_len(len: usize) -> usize {
+    FrameHeader::default().len(len as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Read};
+
+    /// A socket pair: the writer's side, registered with the reactor, and a
+    /// plain blocking reader.
+    fn pair() -> (Socket, TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (Arc::new(smol::Async::new(server).unwrap()), client)
+    }
+
+    /// Parses frames with tungstenite until `count` have been read.
+    fn read_frames(client: &mut TcpStream, count: usize) -> Vec<(OpCode, Vec<u8>)> {
+        let mut data = Vec::new();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65536];
+        while out.len() < count {
+            let n = client.read(&mut buf).unwrap();
+            assert!(n > 0, "socket closed after {} frames", out.len());
+            data.extend_from_slice(&buf[..n]);
+            loop {
+                let mut cursor = Cursor::new(&data);
+                let Some((head, len)) = FrameHeader::parse(&mut cursor).unwrap() else {
+                    break;
+                };
+                let start = cursor.position() as usize;
+                let end = start + len as usize;
+                if data.len() < end {
+                    break;
+                }
+                assert!(head.is_final && head.mask.is_none());
+                out.push((head.opcode, data[start..end].to_vec()));
+                data.drain(..end);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_batch_larger_than_one_gather_arrives_whole_and_in_order() {
+        let (socket, mut client) = pair();
+        // Sizes across the three header lengths, and more frames than one
+        // writev takes.
+        let frames: Vec<Vec<u8>> = (0..1300)
+            .map(|i| vec![(i % 251) as u8; [0, 5, 125, 126, 300, 70_000][i % 6]])
+            .collect();
+        let opcode = OpCode::Data(Data::Binary);
+        let reading = std::thread::spawn(move || read_frames(&mut client, 1300));
+        smol::block_on(write_frames(&socket, &frames, opcode)).unwrap();
+        let got = reading.join().unwrap();
+        assert_eq!(got.len(), frames.len());
+        for ((op, data), sent) in got.iter().zip(&frames) {
+            assert_eq!(*op, opcode);
+            assert_eq!(data, sent);
+        }
+    }
+
+    #[test]
+    fn a_close_follows_the_last_frame_and_ends_the_stream() {
+        let (socket, mut client) = pair();
+        let last = Bytes::from_static(b"{\"type\":\"error\"}");
+        let text = OpCode::Data(Data::Text);
+        smol::block_on(write_close(&socket, text, 1008, "policy", Some(last))).unwrap();
+        let got = read_frames(&mut client, 2);
+        assert_eq!(got[0], (text, b"{\"type\":\"error\"}".to_vec()));
+        assert_eq!(got[1].0, OpCode::Control(Control::Close));
+        assert_eq!(&got[1].1[..2], &1008u16.to_be_bytes());
+        assert_eq!(&got[1].1[2..], b"policy");
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "nothing after the close");
+    }
+
+    use async_tungstenite::tungstenite::protocol::frame::coding::Control;
 }

@@ -3,9 +3,7 @@
 //! The reader checks what the hub cannot see (frame type against the
 //! subprotocol, UTF-8, size, rate) and forwards data frames unparsed. The
 //! writer takes one batch at a time from the hub (see [`crate::driver`]) and
-//! writes it with one flush: the frames are reference-counted and handed to
-//! the WebSocket layer without copying; their bytes are copied only into the
-//! socket's write buffer.
+//! writes it to the socket itself (see [`crate::socket`]).
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -13,48 +11,49 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::error::CapacityError;
+use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{Error as WsError, Message};
-use async_tungstenite::{WebSocketReceiver, WebSocketStream};
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId};
 use onbeat_core::proto::ErrorCode;
 use smol::Task;
 use smol::channel::TrySendError;
-use smol::io::{AsyncRead, AsyncWrite};
 
 use crate::close;
 use crate::driver::{Connect, ToConn, ToHub};
 use crate::mailbox::{Mailbox, mailbox};
 use crate::rate::FrameBudget;
 use crate::server::Shared;
+use crate::socket::{ReadSide, Socket};
 use crate::writer;
 
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-/// Serves one upgraded connection until it ends. `caps` is the verified
+/// Serves one upgraded connection until it ends: `socket`, with `early`
+/// the bytes that arrived after the upgrade request. `caps` is the verified
 /// credential, or why it was refused.
 ///
 /// A plain function returning the connection's future, so that the future
 /// holds only what a connection needs while it lives: an `async fn` keeps
 /// its arguments (the unsplit WebSocket, the capabilities) for its whole
 /// life, which was a third of an idle connection's task.
-pub(crate) fn serve<S>(
-    ws: WebSocketStream<S>,
+pub(crate) fn serve(
+    socket: Socket,
+    early: Vec<u8>,
+    config: WebSocketConfig,
     codec: Codec,
     caps: Result<Capabilities, String>,
     shared: Arc<Shared>,
-) -> impl Future<Output = ()> + Send + 'static
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+) -> impl Future<Output = ()> + Send + 'static {
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     shared.metrics.connections_opened.inc();
     shared.metrics.connections_open.inc();
     let (mailbox, inbox) = mailbox();
-    let (sink, stream) = ws.split();
+    let read_side = ReadSide::new(socket.clone(), mailbox.control());
     let connect = caps.map(|caps| {
         Box::new(Connect {
             conn,
@@ -64,29 +63,36 @@ where
         })
     });
     async move {
-        let mut stream = stream;
+        let mut stream =
+            WebSocketStream::from_partially_read(read_side, early, Role::Server, Some(config))
+                .await;
         // The writer is a task of its own: polled with the reader in one
         // task, every batch the hub handed over also polled the reader,
         // which costs a failed read and a re-registration with the reactor
         // per write.
         let writer = match shared.executor.upgrade() {
-            Some(ex) => ex.spawn(writer::write_task(sink, conn, codec, shared.clone(), inbox)),
+            Some(ex) => ex.spawn(writer::write_task(
+                socket,
+                conn,
+                codec,
+                shared.clone(),
+                inbox,
+            )),
             None => {
                 shared.metrics.connections_open.dec();
                 return;
             }
         };
-        let sink = match connect {
+        match connect {
             Ok(connect) => {
-                let sink = if to_hub(&shared, ToHub::Connect(connect)).await {
+                if to_hub(&shared, ToHub::Connect(connect)).await {
                     let reader = pin!(read(&mut stream, conn, codec, &shared, mailbox));
-                    both_or_linger(reader, writer).await
+                    both_or_linger(reader, writer).await;
                 } else {
                     drop(mailbox);
-                    writer.cancel().await
-                };
+                    writer.cancel().await;
+                }
                 to_hub(&shared, ToHub::Disconnect { conn }).await;
-                sink
             }
             Err(why) => {
                 tracing::debug!(conn = conn.0, %why, "refused credential");
@@ -99,24 +105,8 @@ where
                     last: Some(last),
                 });
                 drop(mailbox);
-                both_or_linger(pin!(drain(&mut stream)), writer).await
+                both_or_linger(pin!(drain(&mut stream)), writer).await;
             }
-        };
-        // Best effort: completes a close handshake the peer started. Boxed,
-        // like every state only a closing connection reaches, so that an
-        // idle connection's future does not carry room for it.
-        if let Some(mut sink) = sink {
-            let closing = async move {
-                let _ = smol::future::or(
-                    async { SinkExt::close(&mut sink).await.map_err(drop) },
-                    async {
-                        smol::Timer::after(CLOSE_LINGER).await;
-                        Err(())
-                    },
-                )
-                .await;
-            };
-            Box::pin(closing).await;
         }
         shared.metrics.connections_open.dec();
     }
@@ -142,20 +132,22 @@ pub(crate) fn to_hub<'a>(shared: &'a Shared, msg: ToHub) -> impl Future<Output =
 
 /// Runs a connection's reader and its writer task until both end; once one
 /// has, the other gets [`CLOSE_LINGER`] to finish (the writer its last
-/// frames and the close, the reader the peer's close reply). Returns what
-/// the writer gives back, unless it had to be cancelled.
-/// The reader is pinned by the caller: taken by value, it would be stored
-/// twice in this future.
-async fn both_or_linger<W, R>(mut reader: Pin<&mut R>, mut writer: Task<W>) -> Option<W>
+/// frames and the close, the reader the peer's close reply), and is then
+/// cancelled. The reader is pinned by the caller: taken by value, it would
+/// be stored twice in this future.
+async fn both_or_linger<R>(mut reader: Pin<&mut R>, mut writer: Task<()>)
 where
     R: Future<Output = ()>,
 {
     let written = smol::future::or(
         async {
             reader.as_mut().await;
-            None
+            false
         },
-        async { Some((&mut writer).await) },
+        async {
+            (&mut writer).await;
+            true
+        },
     )
     .await;
     Box::pin(linger(reader, writer, written)).await
@@ -163,26 +155,21 @@ where
 
 /// What [`both_or_linger`] does once one side has ended; boxed, so that
 /// only closing connections pay for its timers.
-async fn linger<W, R>(reader: Pin<&mut R>, mut writer: Task<W>, written: Option<W>) -> Option<W>
+async fn linger<R>(reader: Pin<&mut R>, writer: Task<()>, written: bool)
 where
     R: Future<Output = ()>,
 {
-    if let Some(w) = written {
-        let linger = async {
-            smol::Timer::after(CLOSE_LINGER).await;
-        };
-        smol::future::or(reader, linger).await;
-        return Some(w);
-    }
-    let finished = smol::future::or(async { Some((&mut writer).await) }, async {
+    let rest = async {
+        if written {
+            reader.await;
+        } else {
+            writer.await;
+        }
+    };
+    let linger = async {
         smol::Timer::after(CLOSE_LINGER).await;
-        None
-    })
-    .await;
-    match finished {
-        Some(w) => Some(w),
-        None => writer.cancel().await,
-    }
+    };
+    smol::future::or(rest, linger).await;
 }
 
 /// Forwards data frames to the hub until the peer closes or breaks a rule.
@@ -192,16 +179,13 @@ where
     clippy::manual_async_fn,
     reason = "an async fn stores its arguments twice"
 )]
-fn read<'a, S>(
-    stream: &'a mut WebSocketReceiver<S>,
+fn read<'a>(
+    stream: &'a mut WebSocketStream<ReadSide>,
     conn: ConnId,
     codec: Codec,
     shared: &'a Shared,
     mailbox: Mailbox,
-) -> impl Future<Output = ()> + 'a
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> impl Future<Output = ()> + 'a {
     async move {
         let limits = &shared.config.limits;
         let mut budget =
@@ -276,10 +260,7 @@ where
 }
 
 /// Reads and drops until the peer closes, so that its close reply is seen.
-async fn drain<S>(stream: &mut WebSocketReceiver<S>)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn drain(stream: &mut WebSocketStream<ReadSide>) {
     while let Some(Ok(msg)) = stream.next().await {
         if let Message::Close(_) = msg {
             break;
