@@ -4,7 +4,7 @@
 //!
 //! A batch goes out as the WebSocket header of each frame (formatted by
 //! tungstenite) and the hub's shared frame itself, gathered into one
-//! `writev`: the frame's bytes are copied once, by the kernel, and a
+//! `sendmsg`: the frame's bytes are copied once, by the kernel, and a
 //! connection keeps no write buffer of its own between batches.
 
 // Plain functions returning `async` blocks: an `async fn` stores its
@@ -29,7 +29,7 @@ use crate::server::Shared;
 use crate::socket::Socket;
 use crate::ws::to_hub;
 
-/// Frames gathered into one `writev`: two slices each, within Linux's
+/// Frames gathered into one `sendmsg`: two slices each, within Linux's
 /// `IOV_MAX` of 1,024. A larger batch takes one call per this many frames.
 const GATHER: usize = 512;
 
@@ -148,7 +148,7 @@ async fn write_frames<P: AsRef<[u8]>>(
     Ok(())
 }
 
-/// One `writev` of the frames from byte `skip` of the batch on (headers
+/// One `sendmsg` of the frames from byte `skip` of the batch on (headers
 /// included), up to [`GATHER`] frames; how many bytes the socket took.
 fn write_some<P: AsRef<[u8]>>(
     socket: &TcpStream,
@@ -166,12 +166,31 @@ fn write_some<P: AsRef<[u8]>>(
         first += 1;
     }
     let window = &frames[first..frames.len().min(first + GATHER)];
-    let mut heads = [[0u8; MAX_HEAD]; GATHER];
-    let mut head_lens = [0u8; GATHER];
+    // Sized for the window: most batches are a frame or two, and clearing
+    // room for 512 on every write cost more than the write's own work.
+    if window.len() <= SMALL {
+        gather::<P, SMALL, { 2 * SMALL }>(socket, window, opcode, skip)
+    } else {
+        gather::<P, GATHER, { 2 * GATHER }>(socket, window, opcode, skip)
+    }
+}
+
+/// Frames a batch usually has at most.
+const SMALL: usize = 4;
+
+/// Sends `window` (at most `N` frames), its first `skip` bytes left out.
+fn gather<P: AsRef<[u8]>, const N: usize, const SLICES: usize>(
+    socket: &TcpStream,
+    window: &[P],
+    opcode: OpCode,
+    skip: usize,
+) -> io::Result<usize> {
+    let mut heads = [[0u8; MAX_HEAD]; N];
+    let mut head_lens = [0u8; N];
     for (i, f) in window.iter().enumerate() {
         head_lens[i] = header(opcode, f.as_ref().len(), &mut heads[i])?;
     }
-    let mut slices = [IoSlice::new(&[]); 2 * GATHER];
+    let mut slices = [IoSlice::new(&[]); SLICES];
     let mut n = 0;
     for (i, f) in window.iter().enumerate() {
         let head = &heads[i][..usize::from(head_lens[i])];
@@ -191,7 +210,14 @@ fn write_some<P: AsRef<[u8]>>(
             }
         }
     }
-    nonzero(Write::write_vectored(&mut &*socket, &slices[..n]))
+    // `sendmsg` rather than `writev`: a socket call skips the file layer.
+    let sent = rustix::net::sendmsg(
+        socket,
+        &slices[..n],
+        &mut rustix::net::SendAncillaryBuffer::default(),
+        rustix::net::SendFlags::NOSIGNAL,
+    );
+    nonzero(sent.map_err(io::Error::from))
 }
 
 /// A write that took nothing although there was something to take means
@@ -268,7 +294,7 @@ mod tests {
     fn a_batch_larger_than_one_gather_arrives_whole_and_in_order() {
         let (socket, mut client) = pair();
         // Sizes across the three header lengths, and more frames than one
-        // writev takes.
+        // sendmsg takes.
         let frames: Vec<Vec<u8>> = (0..1300)
             .map(|i| vec![(i % 251) as u8; [0, 5, 125, 126, 300, 70_000][i % 6]])
             .collect();
