@@ -44,14 +44,14 @@ impl Hub {
             .topic_names
             .remove_entry(name)
             .ok_or(HubError::UnknownTopic)?;
-        let subscribers = self
+        let subscribers: Vec<Key> = self
             .topics
             .get(key)
-            .map(|t| t.subscribers.clone())
+            .map(|t| t.subscribers.iter().map(|sub| sub.session).collect())
             .unwrap_or_default();
         for skey in subscribers {
             self.drop_sub(skey, key, now);
-            if let Some(conn) = self.sessions.get(skey).and_then(|s| s.conn) {
+            if let Some(conn) = self.sessions.get(skey).and_then(|s| s.conn()) {
                 self.refuse(conn, HubError::UnknownTopic, None, Some(&topic));
             }
         }

@@ -1,15 +1,19 @@
 //! One session's outbound queue, bounded in frames and bytes.
 //!
-//! Allocated lazily: an idle session holds a few entries' worth at most. It
-//! grows with what is queued (up to its bounds) and keeps its size while it
-//! is in use, so pushing a frame in steady state allocates nothing; once a
-//! burst has drained it shrinks back. An emptied queue starts again at its
-//! first slot, so a session that is pulled as fast as it is fed touches one
-//! cache line of it.
+//! It holds indices of entries kept in the hub's [`Store`]. The first
+//! [`INLINE`] sit in the queue itself, inside the session's cache line, so a
+//! session read about as fast as it is fed never touches memory of its own
+//! beyond that line; a burst spills into a vector that grows with what is
+//! queued (up to its bounds), keeps its size while in use, so queuing in
+//! steady state does not allocate, and is given back once the burst drains.
+//! An emptied queue starts again at its first slot.
 
-use super::fifo::Fifo;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
 use super::frame::Frame;
 use super::slab::Key;
+use super::store::Store;
 
 /// What the hub needs to know about a queued frame after queuing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,9 +49,13 @@ pub(crate) const CONTROL_FRAMES: usize = 8;
 /// is about 2 KiB.
 pub(crate) const CONTROL_BYTES: usize = 16 * 1024;
 
-/// Entries an emptied queue keeps room for: enough for the steady state of
-/// a session that is read promptly, little enough for an idle one.
+/// Entries an emptied queue keeps room for beyond its inline ones: enough
+/// for the steady state of a session that is read in small bursts, little
+/// enough for an idle one.
 const KEEP: usize = 8;
+
+/// Entries held in the queue itself, before it spills.
+const INLINE: usize = 3;
 
 /// What a `gap` frame counts for against the byte bound: a generous upper
 /// bound of its encoded size (topic name plus three varints or numbers).
@@ -55,112 +63,220 @@ pub(crate) const GAP_COST: usize = 200;
 
 impl Entry {
     #[inline]
-    fn cost(&self) -> usize {
+    pub(crate) fn cost(&self) -> usize {
         match self {
             Entry::Frame { frame, .. } => frame.len(),
             Entry::Gap { .. } => GAP_COST,
         }
     }
 
-    fn topic(&self) -> Option<Key> {
+    /// The topic a delivery or gap is of, and its first offset.
+    pub(crate) fn topic_offset(&self) -> Option<(Key, u64)> {
         match *self {
             Entry::Frame {
-                tag: Tag::Deliver { topic, .. },
+                tag: Tag::Deliver { topic, offset },
                 ..
-            }
-            | Entry::Gap { topic, .. } => Some(topic),
+            } => Some((topic, offset)),
+            Entry::Gap { topic, from, .. } => Some((topic, from)),
             Entry::Frame { .. } => None,
         }
     }
-}
 
-#[derive(Debug)]
-pub(crate) struct Queue {
-    entries: Fifo<Entry>,
-    bytes: usize,
-    max_messages: usize,
-    max_bytes: usize,
-}
-
-impl Queue {
-    pub(crate) fn new(max_messages: usize, max_bytes: usize) -> Self {
-        Queue {
-            entries: Fifo::new(),
-            bytes: 0,
-            max_messages,
-            max_bytes,
-        }
-    }
-
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub(crate) fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// Whether `n` more entries of `bytes` in total would fit.
-    #[inline]
-    pub(crate) fn fits(&self, n: usize, bytes: usize) -> bool {
-        self.entries.len() + n <= self.max_messages && self.bytes + bytes <= self.max_bytes
-    }
-
-    /// Appends `entry` if it fits (a control frame may use the reserve);
-    /// gives it back otherwise.
-    pub(crate) fn push(&mut self, entry: Entry) -> Result<(), Entry> {
-        let control = matches!(
-            entry,
+    /// Whether it is a control frame, which may use the reserve.
+    fn is_control(&self) -> bool {
+        matches!(
+            self,
             Entry::Frame {
                 tag: Tag::Other,
                 ..
             }
-        );
-        let (frames, bytes) = if control {
+        )
+    }
+}
+
+/// A session's queue: positions `[head, end)` of its slots, the first
+/// [`INLINE`] of which are inline and the rest in `spill`.
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    head: u32,
+    end: u32,
+    bytes: u32,
+    inline: [u32; INLINE],
+    /// Slots from [`INLINE`] on: `end - INLINE` of them when `end` is past
+    /// the inline ones, none otherwise. Boxed: only a burst needs it, and
+    /// the session's line has no room for a vector.
+    #[expect(
+        clippy::box_collection,
+        reason = "8 bytes in the session's line instead of 24"
+    )]
+    spill: Option<Box<Vec<u32>>>,
+}
+
+impl Queue {
+    pub(crate) fn new() -> Self {
+        Queue::default()
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head == self.end
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        (self.end - self.head) as usize
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes as usize
+    }
+
+    #[inline]
+    fn slot(&self, p: u32) -> u32 {
+        let p = p as usize;
+        if p < INLINE {
+            self.inline[p]
+        } else {
+            // Positions past the inline ones are below `end`, so in `spill`.
+            self.spill.as_ref().map_or(0, |s| s[p - INLINE])
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, p: u32, v: u32) {
+        let p = p as usize;
+        if p < INLINE {
+            self.inline[p] = v;
+        } else if let Some(s) = self.spill.as_mut() {
+            s[p - INLINE] = v;
+        }
+    }
+
+    /// Appends index `v` at `end`, first moving the queue down to its first
+    /// slot if its room is used up and its head has moved.
+    #[inline]
+    fn push_slot(&mut self, v: u32) {
+        let room = INLINE + self.spill.as_ref().map_or(0, |s| s.capacity());
+        if self.end as usize >= room && self.head > 0 {
+            self.compact(|_| true);
+        }
+        if (self.end as usize) < INLINE {
+            self.inline[self.end as usize] = v;
+        } else {
+            self.spill.get_or_insert_default().push(v);
+        }
+        self.end += 1;
+    }
+
+    /// Keeps the slots `keep` says so, in order, from the first position.
+    fn compact(&mut self, mut keep: impl FnMut(u32) -> bool) {
+        let mut w = 0;
+        for r in self.head..self.end {
+            let v = self.slot(r);
+            if keep(v) {
+                // `w <= r`: nothing unread is overwritten.
+                self.set(w, v);
+                w += 1;
+            }
+        }
+        self.head = 0;
+        self.end = w;
+        if let Some(s) = self.spill.as_mut() {
+            s.truncate((w as usize).saturating_sub(INLINE));
+        }
+    }
+
+    fn reset(&mut self) {
+        self.head = 0;
+        self.end = 0;
+        if let Some(s) = self.spill.as_mut() {
+            s.clear();
+        }
+    }
+
+    /// Whether `n` more entries of `bytes` in total would fit.
+    #[inline]
+    pub(crate) fn fits(&self, store: &Store, n: usize, bytes: usize) -> bool {
+        self.len() + n <= store.limits.messages as usize
+            && self.bytes as usize + bytes <= store.limits.bytes as usize
+    }
+
+    /// Appends `entry` if it fits (a control frame may use the reserve);
+    /// gives it back otherwise.
+    pub(crate) fn push(&mut self, store: &mut Store, entry: Entry) -> Result<(), Entry> {
+        let (frames, bytes) = if entry.is_control() {
             (CONTROL_FRAMES, CONTROL_BYTES)
         } else {
             (0, 0)
         };
-        if self.entries.len() + 1 > self.max_messages + frames
-            || self.bytes + entry.cost() > self.max_bytes + bytes
+        let limits = store.limits;
+        if self.len() + 1 > limits.messages as usize + frames
+            || self.bytes as usize + entry.cost() > limits.bytes as usize + bytes
         {
             return Err(entry);
         }
-        self.bytes += entry.cost();
-        self.entries.push_back(entry);
+        let index = store.keep(entry);
+        store.hold(index);
+        self.push_held(index, store.cost(index));
         Ok(())
     }
 
-    /// Appends a delivery the caller has checked [`fits`](Queue::fits): the
+    /// Appends entry `index` of `cost`, which the caller has checked
+    /// [`fits`](Queue::fits) and [held](Store::hold) for this queue: the
     /// fan-out's path, which must not pay for the checks twice.
     #[inline]
-    pub(crate) fn push_fitting(&mut self, entry: Entry) {
-        self.bytes += entry.cost();
-        self.entries.push_back(entry);
+    pub(crate) fn push_held(&mut self, index: u32, cost: u32) {
+        self.bytes = self.bytes.saturating_add(cost);
+        self.push_slot(index);
     }
 
     /// Puts `entry` first, whatever the bounds: the `welcome` of a resumed
     /// session must precede what was queued before, and is one small frame.
-    pub(crate) fn push_front(&mut self, entry: Entry) {
-        self.bytes += entry.cost();
-        self.entries.push_front(entry);
+    pub(crate) fn push_front(&mut self, store: &mut Store, entry: Entry) {
+        let index = store.keep(entry);
+        store.hold(index);
+        self.bytes = self.bytes.saturating_add(store.cost(index));
+        if self.head > 0 {
+            self.head -= 1;
+            self.set(self.head, index);
+            return;
+        }
+        self.push_slot(index);
+        for p in (self.head + 1..self.end).rev() {
+            let v = self.slot(p - 1);
+            self.set(p, v);
+        }
+        self.set(self.head, index);
+    }
+
+    /// The first entry's index and cost, if any.
+    #[inline]
+    pub(crate) fn front(&self, store: &Store) -> Option<(u32, usize)> {
+        if self.is_empty() {
+            return None;
+        }
+        let index = self.slot(self.head);
+        Some((index, store.cost(index) as usize))
+    }
+
+    /// Drops the first entry, of `cost` (from [`front`](Queue::front)); the
+    /// caller [takes](Store::take) it from the store.
+    #[inline]
+    pub(crate) fn pop_front(&mut self, cost: usize) {
+        self.head += 1;
+        if self.head == self.end {
+            self.reset();
+        }
+        // `cost` was added when the entry was pushed, as a u32.
+        self.bytes -= cost as u32;
     }
 
     /// The first entry, if its cost is at most `budget`.
-    #[inline]
-    pub(crate) fn pop_within(&mut self, budget: usize) -> Option<Entry> {
-        let cost = self.entries.front()?.cost();
-        if cost > budget {
-            return None;
-        }
-        let entry = self.entries.pop_front()?;
-        self.bytes -= cost;
-        Some(entry)
+    #[cfg(test)]
+    pub(crate) fn pop_within(&mut self, store: &mut Store, budget: usize) -> Option<Entry> {
+        let (index, cost) = self.front(store).filter(|(_, cost)| *cost <= budget)?;
+        self.pop_front(cost);
+        store.take(index)
     }
 
     /// On an empty queue: gives back what a burst grew beyond [`KEEP`]
@@ -168,47 +284,50 @@ impl Queue {
     /// empties, so that a replay refilled after every pull keeps its room.
     #[inline]
     pub(crate) fn trim(&mut self) {
-        if self.entries.is_empty() && self.entries.capacity() > 4 * KEEP {
-            self.entries.shrink_to(KEEP);
+        if self.is_empty() && self.spill.as_ref().is_some_and(|s| s.capacity() > 4 * KEEP) {
+            self.spill = None;
         }
     }
 
     /// Entries the queue has room for without growing (for memory tests).
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
-        self.entries.capacity()
+        INLINE + self.spill.as_ref().map_or(0, |s| s.capacity())
     }
 
     /// Removes every queued delivery and gap of `topic`, returning the lowest
     /// offset removed.
-    pub(crate) fn remove_topic(&mut self, topic: Key) -> Option<u64> {
+    pub(crate) fn remove_topic(&mut self, store: &mut Store, topic: Key) -> Option<u64> {
         let mut lowest: Option<u64> = None;
         let mut freed = 0;
-        self.entries.retain(|e| {
-            if e.topic() != Some(topic) {
-                return true;
+        self.compact(|v| match store.topic_offset(v) {
+            Some((t, from)) if t == topic => {
+                lowest = Some(lowest.map_or(from, |l| l.min(from)));
+                freed += store.cost(v);
+                store.release(v);
+                false
             }
-            let from = match *e {
-                Entry::Frame {
-                    tag: Tag::Deliver { offset, .. },
-                    ..
-                } => offset,
-                Entry::Gap { from, .. } => from,
-                Entry::Frame { .. } => return true,
-            };
-            lowest = Some(lowest.map_or(from, |l| l.min(from)));
-            freed += e.cost();
-            false
+            _ => true,
         });
         self.bytes -= freed;
+        if self.is_empty() {
+            self.reset();
+        }
         self.trim();
         lowest
     }
 
     /// Drops everything, handing each entry to `f` for bookkeeping.
-    pub(crate) fn drain(&mut self, f: impl FnMut(Entry)) {
+    pub(crate) fn drain(&mut self, store: &mut Store, mut f: impl FnMut(&Entry)) {
+        for p in self.head..self.end {
+            let v = self.slot(p);
+            if let Some(entry) = store.get(v) {
+                f(entry);
+            }
+            store.release(v);
+        }
         self.bytes = 0;
-        self.entries.drain().for_each(f);
+        self.reset();
         self.trim();
     }
 }
@@ -216,7 +335,9 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::hub::HubConfig;
     use crate::proto::ServerMsg;
+    use alloc::collections::VecDeque;
 
     fn frame() -> Entry {
         let msg = ServerMsg::Gap(crate::proto::Gap {
@@ -231,21 +352,99 @@ mod tests {
         }
     }
 
+    fn store(messages: usize) -> Store {
+        Store::new(&HubConfig {
+            queue_messages: messages,
+            queue_bytes: 1 << 20,
+            ..HubConfig::default()
+        })
+    }
+
     #[test]
     fn an_idle_queue_holds_nothing_and_a_drained_burst_shrinks_back() {
-        let mut q = Queue::new(1024, 1 << 20);
-        assert_eq!(q.capacity(), 0, "nothing is reserved up front");
+        let mut store = store(1024);
+        let mut q = Queue::new();
+        assert_eq!(q.capacity(), INLINE, "nothing is allocated up front");
         for _ in 0..500 {
-            q.push(frame()).expect("within the bounds");
+            q.push(&mut store, frame()).expect("within the bounds");
         }
         assert!(q.capacity() >= 500);
-        while q.pop_within(usize::MAX).is_some() {}
+        while q.pop_within(&mut store, usize::MAX).is_some() {}
         q.trim();
-        assert!(q.capacity() <= 4 * KEEP, "the burst's room is given back");
+        assert_eq!(q.capacity(), INLINE, "the burst's room is given back");
+        assert_eq!(store.len(), 0, "every entry taken is freed");
         // Bounds are unchanged by the lazy allocation.
         for _ in 0..1024 + CONTROL_FRAMES {
-            q.push(frame()).expect("within the bounds and the reserve");
+            q.push(&mut store, frame())
+                .expect("within the bounds and the reserve");
         }
-        assert!(q.push(frame()).is_err());
+        assert!(q.push(&mut store, frame()).is_err());
+        q.drain(&mut store, |_| {});
+        assert_eq!(store.len(), 0, "a drained queue holds nothing");
+    }
+
+    /// Behaves as a `VecDeque` of (topic, offset) over a deterministic mix
+    /// of operations, keeps its byte count, and frees every entry it let go.
+    #[test]
+    fn agrees_with_a_deque() {
+        let mut store = store(1 << 20);
+        let mut q = Queue::new();
+        let mut model: VecDeque<(u32, u64)> = VecDeque::new();
+        let mut topics = crate::dispatch::hub::slab::Slab::new();
+        let keys: alloc::vec::Vec<Key> = (0..3).map(|_| topics.insert(())).collect();
+        let payload = frame();
+        let Entry::Frame { frame: bytes, .. } = payload else {
+            unreachable!("built as a frame")
+        };
+        let mut x: u32 = 0x9E37_79B9;
+        for i in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let t = x % 3;
+            let entry = Entry::Frame {
+                frame: bytes.clone(),
+                tag: Tag::Deliver {
+                    topic: keys[t as usize],
+                    offset: i,
+                },
+            };
+            match x % 16 {
+                0..=6 => {
+                    q.push(&mut store, entry).expect("unbounded");
+                    model.push_back((t, i));
+                }
+                7 => {
+                    q.push_front(&mut store, entry);
+                    model.push_front((t, i));
+                }
+                8..=13 => {
+                    let got = q
+                        .pop_within(&mut store, usize::MAX)
+                        .and_then(|e| e.topic_offset());
+                    let want = model.pop_front().map(|(t, o)| (keys[t as usize], o));
+                    assert_eq!(got, want, "at step {i}");
+                }
+                14 => {
+                    let lowest = q.remove_topic(&mut store, keys[t as usize]);
+                    let want = model.iter().filter(|e| e.0 == t).map(|e| e.1).min();
+                    model.retain(|e| e.0 != t);
+                    assert_eq!(lowest, want);
+                }
+                _ if x % 64 == 15 => {
+                    let mut seen = alloc::vec::Vec::new();
+                    q.drain(&mut store, |e| seen.push(e.topic_offset()));
+                    let want: alloc::vec::Vec<_> = model
+                        .drain(..)
+                        .map(|(t, o)| Some((keys[t as usize], o)))
+                        .collect();
+                    assert_eq!(seen, want);
+                }
+                _ => {}
+            }
+            assert_eq!(q.len(), model.len());
+            assert_eq!(q.bytes(), model.len() * bytes.len());
+            assert_eq!(store.len(), model.len());
+        }
     }
 }
