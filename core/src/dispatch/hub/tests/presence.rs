@@ -152,16 +152,8 @@ fn the_presence_accessor_lists_member_sessions_and_their_users() {
 
 #[test]
 fn opening_a_room_brings_in_the_subscribers_of_its_topics() {
-    let mut s = Shell::new(config());
-    s.hub
-        .open_topic("t/chat", TopicConfig::reliable(10, Duration::from_secs(60)))
-        .unwrap();
-    s.join(1, Shell::caps("alice"), Codec::Json, None);
-    s.join(2, Shell::caps("bob"), Codec::Json, None);
-    s.subscribe(1, "t/chat", None).unwrap();
-    s.subscribe(2, "t/chat", None).unwrap();
-    s.take(1);
-    s.take(2);
+    let mut s = Shell::roomless();
+    s.pair(Codec::Json, Codec::Json);
     s.hub.open_room("t", None, Box::new(Echo), s.now).unwrap();
     s.drain();
     let users: Vec<String> = s
