@@ -76,13 +76,14 @@ fn pump_one(
     let Some(at) = topic.find(key, &mut s.cold.subs[i].slot) else {
         return true;
     };
-    while topic.subscribers[at].next < topic.head {
-        let (head, position, name, epoch) = (
-            topic.head,
-            topic.position(),
-            topic.name.clone(),
-            topic.epoch,
-        );
+    // Read once: the topic does not change while it is replayed from.
+    let (head, position, name, epoch) = (
+        topic.head,
+        topic.position(),
+        topic.name.clone(),
+        topic.epoch,
+    );
+    while topic.subscribers[at].next < head {
         let next = topic.subscribers[at].next;
         let entry = match topic.message(next, now) {
             Some(msg) => Entry::Frame {

@@ -156,6 +156,12 @@ impl Queue {
     /// slot if its room is used up and its head has moved.
     #[inline]
     fn push_slot(&mut self, v: u32) {
+        if (self.end as usize) < INLINE {
+            // Inline room is never behind a moved head: no compaction.
+            self.inline[self.end as usize] = v;
+            self.end += 1;
+            return;
+        }
         let room = INLINE + self.spill.as_ref().map_or(0, |s| s.capacity());
         if self.end as usize >= room && self.head > 0 {
             self.compact(|_| true);
@@ -215,9 +221,8 @@ impl Queue {
         {
             return Err(entry);
         }
-        let index = store.keep(entry);
-        store.hold(index);
-        self.push_held(index, store.cost(index));
+        let (index, cost) = store.keep_held(entry);
+        self.push_held(index, cost);
         Ok(())
     }
 
@@ -233,9 +238,8 @@ impl Queue {
     /// Puts `entry` first, whatever the bounds: the `welcome` of a resumed
     /// session must precede what was queued before, and is one small frame.
     pub(crate) fn push_front(&mut self, store: &mut Store, entry: Entry) {
-        let index = store.keep(entry);
-        store.hold(index);
-        self.bytes = self.bytes.saturating_add(store.cost(index));
+        let (index, cost) = store.keep_held(entry);
+        self.bytes = self.bytes.saturating_add(cost);
         if self.head > 0 {
             self.head -= 1;
             self.set(self.head, index);

@@ -61,21 +61,31 @@ impl Store {
     /// Keeps `entry`, held by no queue yet; [`hold`](Store::hold) it for
     /// each queue that takes it, then [`forget_unheld`](Store::forget_unheld).
     pub(crate) fn keep(&mut self, entry: Entry) -> u32 {
+        let (index, _) = self.keep_held(entry);
+        // Entries kept at once are bounded by sessions times their queue
+        // bounds, far below u32::MAX slots: `index` is in range.
+        self.slots[index as usize].refs = 0;
+        index
+    }
+
+    /// Keeps `entry` for one queue; returns its index and cost.
+    #[inline]
+    pub(crate) fn keep_held(&mut self, entry: Entry) -> (u32, u32) {
         let cost = u32::try_from(entry.cost()).unwrap_or(u32::MAX);
         let slot = Slot {
             entry: Some(entry),
-            refs: 0,
+            refs: 1,
             cost,
         };
         if let Some(index) = self.free.pop() {
             self.slots[index as usize] = slot;
-            return index;
+            return (index, cost);
         }
         // Entries kept at once are bounded by sessions times their queue
         // bounds, far below u32::MAX.
         let index = self.slots.len() as u32;
         self.slots.push(slot);
-        index
+        (index, cost)
     }
 
     /// One more queue holds entry `index`.
