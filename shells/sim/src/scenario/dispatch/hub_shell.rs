@@ -56,7 +56,14 @@ impl World {
             return;
         };
         let now = self.sim.now();
-        let at = self.server.true_at(deadline, now).unwrap_or(now);
+        let at = match self.hub_placed {
+            Some((d, at)) if d == deadline && at >= now => at,
+            _ => {
+                let placed = self.server.true_at(deadline, now);
+                self.hub_placed = placed.map(|at| (deadline, at));
+                placed.unwrap_or(now)
+            }
+        };
         if self.hub_armed != Some(at) {
             self.hub_armed = Some(at);
             self.hub_gen += 1;
