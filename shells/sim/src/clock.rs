@@ -103,6 +103,14 @@ impl NodeClock {
 
     /// Exact `offset + true + ⌊true·drift⌋` before steps.
     fn linear(&self, t: Instant) -> i128 {
+        // The same exact value in 64 bits whenever the product fits (any
+        // run shorter than decades): a 128-bit division is a library call.
+        if let Ok(micros) = i64::try_from(t.as_micros())
+            && let Some(product) = micros.checked_mul(self.drift_ppb)
+        {
+            let drift = product.div_euclid(PPB as i64);
+            return self.offset_us as i128 + micros as i128 + drift as i128;
+        }
         let t = t.as_micros() as i128;
         self.offset_us as i128 + t + (t * self.drift_ppb as i128).div_euclid(PPB)
     }

@@ -244,13 +244,18 @@ impl<const SUBS: usize, const PENDING: usize, const PAYLOAD: usize>
         if let Some(control) = self.control.take() {
             return Some(control.output());
         }
-        while let Some(note) = self.notes.pop_front() {
+        while let Some(front) = self.notes.front() {
             // Presence notes are queued only with the slot filled; were one
             // not, it is skipped rather than ending the drain early.
-            if matches!(note, Note::Presence) && self.presence.is_none() {
+            if matches!(front, Note::Presence) && self.presence.is_none() {
+                self.notes.pop_front();
                 continue;
             }
-            let note = self.current.insert(note);
+            // Moved straight into the slot it is lent from: a note is a few
+            // hundred bytes, and every delivery passes through here.
+            self.current = self.notes.pop_front();
+            // The queue's front was just seen.
+            let note = self.current.as_ref()?;
             let slots = Slots {
                 session: self.session.as_ref().map_or("", |(id, _)| id.as_str()),
                 delivery: &self.delivery,

@@ -44,14 +44,14 @@ impl Hub {
             .topic_names
             .remove_entry(name)
             .ok_or(HubError::UnknownTopic)?;
-        let subscribers = self
+        let subscribers: Vec<Key> = self
             .topics
             .get(key)
-            .map(|t| t.subscribers.clone())
+            .map(|t| t.subscribers.iter().map(|sub| sub.session).collect())
             .unwrap_or_default();
         for skey in subscribers {
             self.drop_sub(skey, key, now);
-            if let Some(conn) = self.sessions.get(skey).and_then(|s| s.conn) {
+            if let Some(conn) = self.sessions.get(skey).and_then(|s| s.conn()) {
                 self.refuse(conn, HubError::UnknownTopic, None, Some(&topic));
             }
         }
@@ -65,6 +65,7 @@ impl Hub {
 
     /// Opens a room with its logic and, if it has a schedule, a timeline
     /// starting at `now` whose phases are announced to the room's members.
+    /// Sessions already subscribed to topics of the room enter its presence.
     pub fn open_room(
         &mut self,
         name: &str,
@@ -90,12 +91,20 @@ impl Hub {
             deadline: None,
         });
         self.room_names.insert(name, key);
+        let mut subscribers = Vec::new();
         for tkey in self.topics_of_room(key) {
             if let Some(t) = self.topics.get_mut(tkey) {
                 t.room = Some(key);
+                subscribers.extend(t.subscribers.iter().map(|sub| sub.session));
             }
         }
         self.run_timeline(key, now);
+        // Sessions already subscribed to its topics enter its presence as
+        // if they had just subscribed (after the timeline's first
+        // announcements, which go to the members of that moment).
+        for skey in subscribers {
+            self.join_room(skey, key, now);
+        }
         Ok(())
     }
 

@@ -8,7 +8,9 @@ use super::fanout::close_conn;
 use super::frame::Frame;
 use super::queue::{Entry, Tag};
 use super::session::Session;
-use super::slab::Key;
+use super::slab::{Key, Slab};
+use super::store::Store;
+use super::topic::TopicState;
 use super::{Capabilities, CloseCode, Codec, ConnId, Deadline, Hub, HubError};
 use crate::proto::{Hello, MemberId, PROTOCOL_VERSION, ServerMsg, Welcome};
 use crate::time::Instant;
@@ -66,8 +68,12 @@ impl Hub {
             return;
         };
         let grace = self.config.grace;
-        if let Some(s) = self.sessions.get_mut(key).filter(|s| s.conn == Some(conn)) {
-            s.conn = None;
+        if let Some(s) = self
+            .sessions
+            .get_mut(key)
+            .filter(|s| s.conn() == Some(conn))
+        {
+            s.set_conn(None);
             let at = now + grace;
             s.cold.expires = Some(at);
             self.deadlines.insert((at, Deadline::Expire(key)));
@@ -149,7 +155,7 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        if let Some(old) = s.conn.replace(conn) {
+        if let Some(old) = s.set_conn(Some(conn)) {
             close_conn(&mut self.conns, &mut self.outputs, old, CloseCode::Replaced);
             self.conns.set_session(&old, None);
         }
@@ -157,12 +163,13 @@ impl Hub {
             self.deadlines.remove(&(at, Deadline::Expire(key)));
         }
         if s.codec != codec {
-            rewind(s);
+            rewind(key, s, &mut self.topics, &mut self.store);
             s.codec = codec;
         }
         let denied: alloc::vec::Vec<Key> = {
             let topics = &self.topics;
-            s.subs
+            s.cold
+                .subs
                 .iter()
                 .filter(|sub| {
                     topics
@@ -213,11 +220,14 @@ impl Hub {
             max_frame,
         });
         let frame = Frame::encode(&msg, s.codec);
-        s.queue.push_front(Entry::Frame {
-            frame,
-            tag: Tag::Other,
-        });
-        if let Some(conn) = s.conn {
+        s.queue.push_front(
+            &mut self.store,
+            Entry::Frame {
+                frame,
+                tag: Tag::Other,
+            },
+        );
+        if let Some(conn) = s.conn() {
             self.outputs.push_back(super::HubOutput::Wake(conn));
         }
     }
@@ -244,16 +254,18 @@ impl Hub {
         let Some(s) = self.sessions.get(key) else {
             return;
         };
-        if s.conn.is_some() {
+        if s.conn().is_some() {
             return;
         }
-        let topics: alloc::vec::Vec<Key> = s.subs.iter().map(|sub| sub.topic).collect();
+        let topics: alloc::vec::Vec<Key> = s.cold.subs.iter().map(|sub| sub.topic).collect();
         for tkey in topics {
             self.drop_sub(key, tkey, now);
         }
-        let Some(s) = self.sessions.remove(key) else {
+        let Some(mut s) = self.sessions.remove(key) else {
             return;
         };
+        // What is still queued (answers, presence) is let go of.
+        s.queue.drain(&mut self.store, |_| {});
         if let Some(id) = super::ids::parse_session(&s.cold.id) {
             self.by_id.remove(&id);
         }
@@ -271,25 +283,27 @@ impl Hub {
 /// rewinds each subscription to the first delivery it had not handed out, so
 /// that the pump re-sends them from history in the new format. Other frames
 /// are lost: answers come back by resending, presence and phases by resync.
-fn rewind(s: &mut Session) {
+fn rewind(key: Key, s: &mut Session, topics: &mut Slab<TopicState>, store: &mut Store) {
     s.catching_up = true;
-    let subs = &mut s.subs;
-    s.queue.drain(|entry| {
-        let (topic, offset) = match entry {
-            Entry::Frame {
-                tag: Tag::Deliver { topic, offset },
-                ..
-            } => (topic, offset),
-            Entry::Gap { topic, from, .. } => (topic, from),
-            Entry::Frame { .. } => return,
+    let subs = &mut s.cold.subs;
+    s.queue.drain(store, |entry| {
+        let Some((topic, offset)) = entry.topic_offset() else {
+            return;
         };
-        if let Some(sub) = subs.iter_mut().find(|sub| sub.topic == topic) {
-            sub.next = sub.next.min(offset);
-            // A pending gap the rewind goes back before will be re-sent as
-            // messages (or reported lost) by the pump.
-            if sub.gap.is_some_and(|(from, _)| sub.next <= from) {
-                sub.gap = None;
-            }
+        let Some(sub) = subs.iter_mut().find(|sub| sub.topic == topic) else {
+            return;
+        };
+        let Some(entry) = topics
+            .get_mut(topic)
+            .and_then(|t| t.entry(key, &mut sub.slot))
+        else {
+            return;
+        };
+        entry.next = entry.next.min(offset);
+        // A pending gap the rewind goes back before will be re-sent as
+        // messages (or reported lost) by the pump.
+        if sub.gap.is_some_and(|(from, _)| entry.next <= from) {
+            sub.gap = None;
         }
     });
 }

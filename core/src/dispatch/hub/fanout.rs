@@ -4,10 +4,11 @@
 use super::config::Reliability;
 use super::conns::Conns;
 use super::fifo::Fifo;
-use super::frame::{Encoded, Frame};
+use super::frame::{Codec, Encoded, Frame};
 use super::queue::{Entry, GAP_COST, Tag};
-use super::session::{Session, Sub};
+use super::session::Session;
 use super::slab::Key;
+use super::store::Store;
 use super::{CloseCode, ConnId, Hub, HubOutput};
 use crate::proto::{Deliver, Payload, ServerMsg, Topic};
 use crate::time::Instant;
@@ -17,11 +18,12 @@ use crate::time::Instant;
 pub(super) fn enqueue(
     s: &mut Session,
     entry: Entry,
+    store: &mut Store,
     outputs: &mut Fifo<HubOutput>,
 ) -> Result<(), Entry> {
     let was_empty = s.queue.is_empty();
-    s.queue.push(entry)?;
-    if let (true, Some(conn)) = (was_empty, s.conn) {
+    s.queue.push(store, entry)?;
+    if let (true, Some(conn)) = (was_empty, s.conn()) {
         outputs.push_back(HubOutput::Wake(conn));
     }
     Ok(())
@@ -53,10 +55,10 @@ impl Hub {
             frame,
             tag: Tag::Other,
         };
-        if enqueue(s, entry, &mut self.outputs).is_ok() {
+        if enqueue(s, entry, &mut self.store, &mut self.outputs).is_ok() {
             return true;
         }
-        if let Some(conn) = s.conn {
+        if let Some(conn) = s.conn() {
             close_conn(
                 &mut self.conns,
                 &mut self.outputs,
@@ -101,13 +103,17 @@ impl Hub {
     }
 
     /// Delivers the topic's newest message (at `offset`) to every subscriber
-    /// that is live on it, encoding it at most once per format.
+    /// that is live on it, encoding it at most once per format. The message
+    /// is kept once per format in the store and each recipient's queue
+    /// takes its index: per recipient, the fan-out reads and writes its
+    /// 16-byte entry of the topic's list and one line of its session.
     pub(super) fn fan_out(&mut self, tkey: Key, offset: u64, now: Instant) {
         let Hub {
             topics,
             sessions,
             conns,
             outputs,
+            store,
             ..
         } = self;
         let Some(topic) = topics.get_mut(tkey) else {
@@ -115,36 +121,48 @@ impl Hub {
         };
         // Moved out and back so that the message can be borrowed meanwhile;
         // moving a vector does not allocate.
-        let subscribers = core::mem::take(&mut topic.subscribers);
+        let mut subscribers = core::mem::take(&mut topic.subscribers);
         let (name, epoch, reliability) =
             (topic.name.clone(), topic.epoch, topic.config.reliability);
         if let Some(msg) = topic.message(offset, now) {
-            for &skey in &subscribers {
-                let Some(s) = sessions.get_mut(skey) else {
-                    continue;
-                };
-                let Some(i) = s.subs.iter().position(|sub| sub.topic == tkey) else {
-                    continue;
-                };
-                let Sub { next, gap, .. } = s.subs[i];
-                if next != offset {
+            // The store's entry and its cost, per format, once encoded.
+            let mut kept: [Option<(u32, u32)>; 2] = [None, None];
+            for sub in subscribers.iter_mut() {
+                if sub.next != offset {
                     // Catching up from history: the pump will reach `offset`.
                     continue;
                 }
-                let frame = msg.frame(&name, epoch, s.codec);
-                if gap.is_none() && s.queue.fits(1, frame.len()) {
+                let Some(s) = sessions.get_mut(sub.session) else {
+                    continue;
+                };
+                let format = usize::from(s.codec == Codec::Postcard);
+                let (index, cost) = *kept[format].get_or_insert_with(|| {
+                    let frame = msg.frame(&name, epoch, s.codec).clone();
+                    let tag = Tag::Deliver {
+                        topic: tkey,
+                        offset,
+                    };
+                    let index = store.keep(Entry::Frame { frame, tag });
+                    (index, store.cost(index))
+                });
+                // A pending gap must go first; only a session catching up
+                // can have one.
+                let gap = if s.catching_up {
+                    let Some(sub) = s.sub(tkey) else {
+                        continue;
+                    };
+                    sub.gap
+                } else {
+                    None
+                };
+                if gap.is_none() && s.queue.fits(store, 1, cost as usize) {
+                    store.hold(index);
                     let was_empty = s.queue.is_empty();
-                    s.queue.push_fitting(Entry::Frame {
-                        frame: frame.clone(),
-                        tag: Tag::Deliver {
-                            topic: tkey,
-                            offset,
-                        },
-                    });
-                    if let (true, Some(conn)) = (was_empty, s.conn) {
+                    s.queue.push_held(index, cost);
+                    if let (true, Some(conn)) = (was_empty, s.conn()) {
                         outputs.push_back(HubOutput::Wake(conn));
                     }
-                    s.subs[i].next = offset + 1;
+                    sub.next = offset + 1;
                     continue;
                 }
                 match reliability {
@@ -152,12 +170,19 @@ impl Hub {
                     // from history once the session drains (after resuming).
                     Reliability::Reliable => {
                         s.catching_up = true;
-                        if let Some(conn) = s.conn {
+                        if let Some(conn) = s.conn() {
                             close_conn(conns, outputs, conn, CloseCode::SlowConsumer);
                         }
                     }
-                    Reliability::Lossy => lossy_place(s, i, offset, frame.clone(), outputs),
+                    Reliability::Lossy => {
+                        let frame = msg.frame(&name, epoch, s.codec).clone();
+                        lossy_place(s, tkey, offset, frame, store, outputs);
+                        sub.next = offset + 1;
+                    }
                 }
+            }
+            for (index, _) in kept.into_iter().flatten() {
+                store.forget_unheld(index);
             }
         }
         topic.subscribers = subscribers;
@@ -165,31 +190,31 @@ impl Hub {
     }
 }
 
-/// Places a lossy delivery that does not fit, or that must follow a pending
-/// gap: the topic's older queued messages are dropped in favour of the newest,
-/// and the dropped offsets are announced by one `gap` frame before it.
-/// `i` indexes the topic's subscription in `s.subs`.
+/// Places a lossy delivery of `tkey` that does not fit, or that must follow
+/// a pending gap: the topic's older queued messages are dropped in favour of
+/// the newest, and the dropped offsets are announced by one `gap` frame
+/// before it. The caller moves the subscription past `offset`.
 fn lossy_place(
     s: &mut Session,
-    i: usize,
+    tkey: Key,
     offset: u64,
     frame: Frame,
+    store: &mut Store,
     outputs: &mut Fifo<HubOutput>,
 ) {
-    let tkey = s.subs[i].topic;
-    let full = !s.queue.fits(1, frame.len());
+    let full = !s.queue.fits(store, 1, frame.len());
     let dropped = if full {
-        s.queue.remove_topic(tkey)
+        s.queue.remove_topic(store, tkey)
     } else {
         None
     };
-    let pending = s.subs[i].gap.map(|(from, _)| from);
+    let pending = s.sub(tkey).and_then(|sub| sub.gap).map(|(from, _)| from);
     let from = [dropped, pending, Some(offset)]
         .into_iter()
         .flatten()
         .min()
         .unwrap_or(offset);
-    let sub_gap = if from < offset && s.queue.fits(2, GAP_COST + frame.len()) {
+    let sub_gap = if from < offset && s.queue.fits(store, 2, GAP_COST + frame.len()) {
         let _ = enqueue(
             s,
             Entry::Gap {
@@ -197,20 +222,21 @@ fn lossy_place(
                 from,
                 to: offset,
             },
+            store,
             outputs,
         );
         let tag = Tag::Deliver {
             topic: tkey,
             offset,
         };
-        let _ = enqueue(s, Entry::Frame { frame, tag }, outputs);
+        let _ = enqueue(s, Entry::Frame { frame, tag }, store, outputs);
         None
-    } else if from == offset && s.queue.fits(1, frame.len()) {
+    } else if from == offset && s.queue.fits(store, 1, frame.len()) {
         let tag = Tag::Deliver {
             topic: tkey,
             offset,
         };
-        let _ = enqueue(s, Entry::Frame { frame, tag }, outputs);
+        let _ = enqueue(s, Entry::Frame { frame, tag }, store, outputs);
         None
     } else if enqueue(
         s,
@@ -219,6 +245,7 @@ fn lossy_place(
             from,
             to: offset + 1,
         },
+        store,
         outputs,
     )
     .is_ok()
@@ -228,6 +255,7 @@ fn lossy_place(
         Some((from, offset + 1))
     };
     s.catching_up |= sub_gap.is_some();
-    s.subs[i].gap = sub_gap;
-    s.subs[i].next = offset + 1;
+    if let Some(sub) = s.sub_mut(tkey) {
+        sub.gap = sub_gap;
+    }
 }

@@ -1,12 +1,12 @@
 //! A first-in first-out buffer that starts again at its first slot whenever
-//! it empties.
+//! it empties: the hub's list of outputs.
 //!
-//! A session's queue is pushed to by every fan-out and emptied by the next
-//! pull. A ring buffer's head would walk through its whole allocation, one
-//! new cache line every other delivery; this one reuses the same slots for
-//! as long as it is emptied promptly, and resetting it costs a store. It is
-//! a window `[head, len)` over a vector: popping leaves `None` behind, and
-//! the taken prefix is compacted away only when the vector is full.
+//! A fan-out pushes one `Wake` per recipient and the shell pops them all
+//! before the next change. A ring buffer's head would walk through its
+//! whole allocation; this one reuses the same slots while it is emptied
+//! promptly, and resetting it costs a store. It is a window `[head, len)`
+//! over a vector: popping leaves `None` behind, and the taken prefix is
+//! compacted away only when the vector is full.
 
 use alloc::vec::Vec;
 
@@ -26,40 +26,12 @@ impl<T> Fifo<T> {
     }
 
     #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.items.len() - self.head
-    }
-
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.items.len() == self.head
-    }
-
-    /// Items it holds room for without growing.
-    pub(crate) fn capacity(&self) -> usize {
-        self.items.capacity()
-    }
-
-    #[inline]
-    pub(crate) fn front(&self) -> Option<&T> {
-        self.items.get(self.head)?.as_ref()
-    }
-
-    #[inline]
     pub(crate) fn push_back(&mut self, item: T) {
         if self.items.len() == self.items.capacity() && self.head > 0 {
-            self.compact();
+            let head = core::mem::take(&mut self.head);
+            self.items.drain(..head);
         }
         self.items.push(Some(item));
-    }
-
-    pub(crate) fn push_front(&mut self, item: T) {
-        if self.head > 0 {
-            self.head -= 1;
-            self.items[self.head] = Some(item);
-        } else {
-            self.items.insert(0, Some(item));
-        }
     }
 
     #[inline]
@@ -67,43 +39,10 @@ impl<T> Fifo<T> {
         let item = self.items.get_mut(self.head)?.take();
         self.head += 1;
         if self.head == self.items.len() {
-            self.clear();
+            self.items.clear();
+            self.head = 0;
         }
         item
-    }
-
-    /// Empties it, keeping its allocation.
-    #[inline]
-    pub(crate) fn clear(&mut self) {
-        self.items.clear();
-        self.head = 0;
-    }
-
-    /// Gives back room beyond `keep` items, if it is empty.
-    pub(crate) fn shrink_to(&mut self, keep: usize) {
-        if self.is_empty() {
-            self.clear();
-            self.items.shrink_to(keep);
-        }
-    }
-
-    /// Keeps the items for which `keep` says so, in order.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
-        self.compact();
-        self.items
-            .retain(|item| item.as_ref().is_some_and(&mut keep));
-    }
-
-    /// Takes every item out, in order.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
-        self.compact();
-        self.items.drain(..).flatten()
-    }
-
-    /// Drops the taken prefix.
-    fn compact(&mut self) {
-        let head = core::mem::take(&mut self.head);
-        self.items.drain(..head);
     }
 }
 
@@ -124,29 +63,15 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
-            match x % 16 {
-                0..=6 => {
-                    fifo.push_back(i);
-                    model.push_back(i);
-                }
-                7 => {
-                    fifo.push_front(i);
-                    model.push_front(i);
-                }
-                8..=13 => assert_eq!(fifo.pop_front(), model.pop_front()),
-                14 => {
-                    fifo.retain(|v| v % 3 != 0);
-                    model.retain(|v| v % 3 != 0);
-                }
-                _ if x % 64 == 15 => {
-                    assert!(fifo.drain().eq(model.drain(..)));
-                }
-                _ => {}
+            if x % 16 < 8 {
+                fifo.push_back(i);
+                model.push_back(i);
+            } else {
+                assert_eq!(fifo.pop_front(), model.pop_front());
             }
             most = most.max(model.len());
-            assert_eq!(fifo.len(), model.len());
-            assert_eq!(fifo.front(), model.front());
-            assert!(fifo.capacity() <= 2 * most + 8, "at step {i}");
+            assert_eq!(fifo.items.len() - fifo.head, model.len());
+            assert!(fifo.items.capacity() <= 2 * most + 8, "at step {i}");
         }
     }
 }

@@ -157,7 +157,7 @@ impl Hub {
             .get(req.topic.as_str())
             .ok_or(HubError::UnknownTopic)?;
         let known = s.sub(tkey).is_some();
-        if !known && s.subs.len() >= self.config.max_subscriptions {
+        if !known && s.cold.subs.len() >= self.config.max_subscriptions {
             return Err(HubError::TooManySubscriptions);
         }
         // The slab entry exists: topic_names only holds open topics.
@@ -175,21 +175,20 @@ impl Hub {
         });
         let room = topic.room;
         if known {
-            s.queue.remove_topic(tkey);
+            s.queue.remove_topic(&mut self.store, tkey);
             if let Some(sub) = s.sub_mut(tkey) {
-                *sub = Sub {
-                    topic: tkey,
-                    next,
-                    gap: None,
-                };
+                sub.gap = None;
+                if let Some(entry) = topic.entry(key, &mut sub.slot) {
+                    entry.next = next;
+                }
             }
         } else {
-            s.subs.push(Sub {
+            let slot = topic.add(key, next);
+            s.cold.subs.push(Sub {
                 topic: tkey,
-                next,
+                slot,
                 gap: None,
             });
-            topic.subscribers.push(key);
         }
         s.catching_up = true;
         let frame = Frame::encode(&reply, s.codec);

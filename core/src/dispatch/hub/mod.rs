@@ -43,6 +43,7 @@ mod rate;
 mod room;
 mod session;
 mod slab;
+mod store;
 mod timed;
 mod topic;
 
@@ -68,6 +69,7 @@ use fifo::Fifo;
 use room::{Action, RoomState};
 use session::Session;
 use slab::{Key, Slab};
+use store::Store;
 use timed::Timed;
 use topic::TopicState;
 
@@ -114,6 +116,8 @@ pub struct Hub {
     now: Instant,
     conns: Conns,
     sessions: Slab<Session>,
+    /// The entries the sessions' queues hold, and their bounds.
+    store: Store,
     /// Sessions by resume token and by id, in their numeric forms (see `ids`).
     by_token: BTreeMap<u128, Key>,
     by_id: BTreeMap<u64, Key>,
@@ -140,6 +144,7 @@ impl Hub {
     /// time in microseconds does), at most [`JSON_SAFE_MAX`](crate::proto::JSON_SAFE_MAX).
     pub fn new(config: HubConfig, seed: [u8; 32], epoch: u64, now: Instant) -> Self {
         Hub {
+            store: Store::new(&config),
             config,
             rng: ChaCha20Rng::from_seed(seed),
             epoch,

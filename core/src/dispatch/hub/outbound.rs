@@ -1,7 +1,9 @@
 //! Handing queued frames to the shell.
 
-use super::frame::Frame;
+use super::frame::{Codec, Frame};
 use super::queue::Entry;
+use super::slab::{Key, Slab};
+use super::topic::TopicState;
 use super::{ConnId, Hub};
 use crate::proto::ServerMsg;
 
@@ -12,68 +14,102 @@ impl Hub {
     /// returns frames and the socket stays writable. Taking frames makes room
     /// for subscriptions catching up from history, which are refilled here.
     pub fn pull(&mut self, conn: ConnId, out: &mut impl Extend<Frame>, max_bytes: usize) -> usize {
+        let Some(route) = self.conns.route(&conn) else {
+            return 0;
+        };
+        let (mut taken, mut budget) = (0, max_bytes);
+        if route.early {
+            (taken, budget) = self.pull_early(conn, out, budget);
+        }
+        let Some(key) = route.session else {
+            return taken;
+        };
         let Hub {
-            conns,
             sessions,
+            store,
             topics,
             ..
         } = self;
-        let Some(route) = conns.route(&conn) else {
-            return 0;
-        };
-        let mut taken = 0;
-        let mut budget = max_bytes;
-        if route.early {
-            // Errors answered before `hello` go first.
-            if let Some(c) = conns.get_mut(&conn) {
-                while let Some(frame) = c.early.pop_front() {
-                    budget = budget.saturating_sub(frame.len());
-                    out.extend(core::iter::once(frame));
-                    taken += 1;
-                }
-            }
-            conns.set_early(&conn, false);
-        }
-        let Some(s) = route.session.and_then(|key| sessions.get_mut(key)) else {
+        let Some(s) = sessions.get_mut(key) else {
             return taken;
         };
-        loop {
+        while let Some((index, cost)) = s.queue.front(store) {
             // The first frame goes whatever its size, so a frame larger than
             // the shell's write buffer cannot wedge the queue.
-            let limit = if taken == 0 { usize::MAX } else { budget };
-            let Some(entry) = s.queue.pop_within(limit) else {
+            if taken > 0 && cost > budget {
                 break;
-            };
-            let frame = match entry {
-                Entry::Frame { frame, .. } => frame,
-                Entry::Gap { topic, from, to } => {
-                    let Some(t) = topics.get(topic) else {
-                        continue;
-                    };
-                    let gap = crate::proto::Gap {
-                        topic: t.name.clone(),
-                        epoch: t.epoch,
-                        from,
-                        to,
-                    };
-                    Frame::encode(&ServerMsg::Gap(gap), s.codec)
+            }
+            s.queue.pop_front(cost);
+            let frame = match store.take(index) {
+                Some(Entry::Frame { frame, .. }) => frame,
+                Some(Entry::Gap { topic, from, to }) => {
+                    match gap_frame(topics, s.codec, topic, from, to) {
+                        Some(frame) => frame,
+                        None => continue,
+                    }
                 }
+                None => continue,
             };
             budget = budget.saturating_sub(frame.len());
             out.extend(core::iter::once(frame));
             taken += 1;
         }
         // Only a session catching up has more to queue than it had.
-        if !s.catching_up {
+        if s.catching_up {
+            self.refill(key);
+        } else {
             s.queue.trim();
-        } else if let Some(key) = route.session {
-            let now = self.now;
-            self.pump(key, now);
-            // A replay that has nothing more to give leaves no room behind.
-            if let Some(s) = self.sessions.get_mut(key) {
-                s.queue.trim();
-            }
         }
         taken
     }
+
+    /// Takes the errors answered before `hello`, which go first.
+    #[cold]
+    fn pull_early(
+        &mut self,
+        conn: ConnId,
+        out: &mut impl Extend<Frame>,
+        mut budget: usize,
+    ) -> (usize, usize) {
+        let mut taken = 0;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            while let Some(frame) = c.early.pop_front() {
+                budget = budget.saturating_sub(frame.len());
+                out.extend(core::iter::once(frame));
+                taken += 1;
+            }
+        }
+        self.conns.set_early(&conn, false);
+        (taken, budget)
+    }
+
+    /// Refills a session catching up, after a pull made room.
+    #[cold]
+    fn refill(&mut self, key: Key) {
+        let now = self.now;
+        self.pump(key, now);
+        // A replay that has nothing more to give leaves no room behind.
+        if let Some(s) = self.sessions.get_mut(key) {
+            s.queue.trim();
+        }
+    }
+}
+
+/// A queued `gap`, encoded as it is pulled; `None` if its topic is gone.
+#[cold]
+fn gap_frame(
+    topics: &Slab<TopicState>,
+    codec: Codec,
+    topic: Key,
+    from: u64,
+    to: u64,
+) -> Option<Frame> {
+    let t = topics.get(topic)?;
+    let gap = crate::proto::Gap {
+        topic: t.name.clone(),
+        epoch: t.epoch,
+        from,
+        to,
+    };
+    Some(Frame::encode(&ServerMsg::Gap(gap), codec))
 }

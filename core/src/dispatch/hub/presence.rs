@@ -22,21 +22,21 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        let before = s.subs.len();
-        s.subs.retain(|sub| sub.topic != tkey);
-        if s.subs.len() == before {
+        let Some(at) = s.cold.subs.iter().position(|sub| sub.topic == tkey) else {
             return;
-        }
-        s.queue.remove_topic(tkey);
+        };
+        let sub = s.cold.subs.remove(at);
+        s.queue.remove_topic(&mut self.store, tkey);
         let Some(topic) = self.topics.get_mut(tkey) else {
             return;
         };
-        topic.subscribers.retain(|k| *k != key);
+        topic.remove(key, sub.slot);
         let Some(rkey) = topic.room else {
             return;
         };
         let topics = &self.topics;
         let still_in = s
+            .cold
             .subs
             .iter()
             .any(|sub| topics.get(sub.topic).is_some_and(|t| t.room == Some(rkey)));

@@ -12,6 +12,7 @@ use super::frame::Frame;
 use super::queue::{Entry, Tag};
 use super::session::Session;
 use super::slab::{Key, Slab};
+use super::store::Store;
 use super::topic::TopicState;
 use super::{Hub, HubOutput};
 use crate::proto::{NotRecovered, ServerMsg, Subscribed};
@@ -25,13 +26,15 @@ impl Hub {
             topics,
             sessions,
             outputs,
+            store,
             ..
         } = self;
         let Some(s) = sessions.get_mut(key).filter(|s| s.catching_up) else {
             return;
         };
-        for i in 0..s.subs.len() {
-            if !pump_one(s, i, topics, outputs, now) {
+        let mut out = Out { store, outputs };
+        for i in 0..s.cold.subs.len() {
+            if !pump_one(key, s, i, topics, &mut out, now) {
                 return;
             }
         }
@@ -39,43 +42,49 @@ impl Hub {
     }
 }
 
-/// Catches subscription `i` up as far as the queue allows; `false` once the
-/// queue is full.
+/// Where queued entries go.
+struct Out<'a> {
+    store: &'a mut Store,
+    outputs: &'a mut Fifo<HubOutput>,
+}
+
+/// Catches subscription `i` of session `key` up as far as the queue allows;
+/// `false` once the queue is full.
 fn pump_one(
+    key: Key,
     s: &mut Session,
     i: usize,
     topics: &mut Slab<TopicState>,
-    outputs: &mut Fifo<HubOutput>,
+    out: &mut Out<'_>,
     now: Instant,
 ) -> bool {
-    let tkey = s.subs[i].topic;
-    if let Some((from, to)) = s.subs[i].gap {
-        if enqueue(
-            s,
-            Entry::Gap {
-                topic: tkey,
-                from,
-                to,
-            },
-            outputs,
-        )
-        .is_err()
-        {
+    let tkey = s.cold.subs[i].topic;
+    if let Some((from, to)) = s.cold.subs[i].gap {
+        let gap = Entry::Gap {
+            topic: tkey,
+            from,
+            to,
+        };
+        if enqueue(s, gap, out.store, out.outputs).is_err() {
             return false;
         }
-        s.subs[i].gap = None;
+        s.cold.subs[i].gap = None;
     }
     let Some(topic) = topics.get_mut(tkey) else {
         return true;
     };
-    while s.subs[i].next < topic.head {
-        let (head, position, name, epoch) = (
-            topic.head,
-            topic.position(),
-            topic.name.clone(),
-            topic.epoch,
-        );
-        let next = s.subs[i].next;
+    let Some(at) = topic.find(key, &mut s.cold.subs[i].slot) else {
+        return true;
+    };
+    // Read once: the topic does not change while it is replayed from.
+    let (head, position, name, epoch) = (
+        topic.head,
+        topic.position(),
+        topic.name.clone(),
+        topic.epoch,
+    );
+    while topic.subscribers[at].next < head {
+        let next = topic.subscribers[at].next;
         let entry = match topic.message(next, now) {
             Some(msg) => Entry::Frame {
                 frame: msg.frame(&name, epoch, s.codec).clone(),
@@ -99,26 +108,18 @@ fn pump_one(
                     reason: Some(reason),
                 });
                 let frame = Frame::encode(&msg, s.codec);
-                if enqueue(
-                    s,
-                    Entry::Frame {
-                        frame,
-                        tag: Tag::Other,
-                    },
-                    outputs,
-                )
-                .is_err()
-                {
+                let tag = Tag::Other;
+                if enqueue(s, Entry::Frame { frame, tag }, out.store, out.outputs).is_err() {
                     return false;
                 }
-                s.subs[i].next = head;
+                topic.subscribers[at].next = head;
                 break;
             }
         };
-        if enqueue(s, entry, outputs).is_err() {
+        if enqueue(s, entry, out.store, out.outputs).is_err() {
             return false;
         }
-        s.subs[i].next = next + 1;
+        topic.subscribers[at].next = next + 1;
     }
     true
 }

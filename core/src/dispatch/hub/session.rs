@@ -15,13 +15,15 @@ use super::slab::Key;
 use crate::proto::{InputOutcome, Position, RequestId, SessionId};
 use crate::time::Instant;
 
-/// One subscription and how far its deliveries have been queued.
+/// One subscription, as its session sees it. How far its deliveries have
+/// been queued is kept by the topic, in its dense list of subscribers
+/// ([`Subscriber`](super::topic::Subscriber)), which the fan-out walks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Sub {
     pub(crate) topic: Key,
-    /// The next offset to queue. Below the topic's head the subscription is
-    /// catching up from history and live messages are not queued directly.
-    pub(crate) next: u64,
+    /// Where this session was last seen in the topic's list of
+    /// subscribers; only ever too high, by the removals since.
+    pub(crate) slot: u32,
     /// Offsets dropped on a lossy topic whose `gap` frame is not queued yet.
     pub(crate) gap: Option<(u64, u64)>,
 }
@@ -93,14 +95,17 @@ impl Requests {
     }
 }
 
-/// What every delivery and pull touches: one or two cache lines in the
-/// sessions' slab. Everything else lives behind one pointer ([`Cold`]), so
-/// that fanning out to thousands of sessions walks small, dense entries.
+/// What every delivery and pull touches: one cache line of the sessions'
+/// slab, its first queued entries included. Everything else lives behind
+/// one pointer ([`Cold`]), so that fanning out to thousands of sessions
+/// touches one line of each.
 #[derive(Debug)]
 pub(crate) struct Session {
-    pub(crate) conn: Option<ConnId>,
+    /// The connection, when `attached` (an `Option<ConnId>` takes 16 bytes
+    /// the line has no room for).
+    conn: ConnId,
+    attached: bool,
     pub(crate) queue: Queue,
-    pub(crate) subs: Vec<Sub>,
     pub(crate) codec: Codec,
     /// Whether some subscription may be behind its topic's head or hold a
     /// pending gap: only then has the pump work to do after a pull.
@@ -115,6 +120,7 @@ pub(crate) struct Cold {
     /// The resume token's 128 bits (see [`ids`](super::ids)).
     pub(crate) token: u128,
     pub(crate) caps: Capabilities,
+    pub(crate) subs: Vec<Sub>,
     /// Rooms whose presence this session is part of.
     pub(crate) rooms: Vec<Key>,
     pub(crate) requests: Requests,
@@ -137,15 +143,16 @@ impl Session {
         now: Instant,
     ) -> Self {
         Session {
-            conn: Some(conn),
-            queue: Queue::new(config.queue_messages, config.queue_bytes),
-            subs: Vec::new(),
+            conn,
+            attached: true,
+            queue: Queue::new(),
             codec,
             catching_up: false,
             cold: Box::new(Cold {
                 id,
                 token,
                 caps,
+                subs: Vec::new(),
                 rooms: Vec::new(),
                 requests: Requests::new(config.request_memory),
                 inputs: Bucket::new(config.input_rate, now),
@@ -156,11 +163,41 @@ impl Session {
         }
     }
 
+    /// The connection, if attached to one.
+    #[inline]
+    pub(crate) fn conn(&self) -> Option<ConnId> {
+        self.attached.then_some(self.conn)
+    }
+
+    /// Attaches it to `conn` (or detaches it); returns the previous one.
+    pub(crate) fn set_conn(&mut self, conn: Option<ConnId>) -> Option<ConnId> {
+        let old = self.conn();
+        self.attached = conn.is_some();
+        if let Some(conn) = conn {
+            self.conn = conn;
+        }
+        old
+    }
+
     pub(crate) fn sub(&self, topic: Key) -> Option<&Sub> {
-        self.subs.iter().find(|s| s.topic == topic)
+        self.cold.subs.iter().find(|s| s.topic == topic)
     }
 
     pub(crate) fn sub_mut(&mut self, topic: Key) -> Option<&mut Sub> {
-        self.subs.iter_mut().find(|s| s.topic == topic)
+        self.cold.subs.iter_mut().find(|s| s.topic == topic)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::slab::Slot;
+    use super::Session;
+
+    /// A session's slot is one cache line: the fan-out and the pull each
+    /// read one line per session.
+    #[test]
+    fn a_session_slot_is_one_cache_line() {
+        assert_eq!(core::mem::size_of::<Slot<Session>>(), 64);
+        assert_eq!(core::mem::align_of::<Slot<Session>>(), 64);
     }
 }

@@ -14,7 +14,11 @@ pub(crate) struct Key {
     generation: u32,
 }
 
-struct Slot<T> {
+/// Aligned to a cache line: a session's slot is one line (64 bytes) and
+/// holds everything a delivery and a pull touch, so it must not straddle
+/// two. Other slabs pay some padding, per topic, room or connection.
+#[repr(align(64))]
+pub(crate) struct Slot<T> {
     generation: u32,
     value: Option<T>,
 }

@@ -38,6 +38,18 @@ impl Message {
     }
 }
 
+/// One subscriber as the fan-out sees it: 16 bytes in a dense list, so that
+/// a publish to thousands walks contiguous memory and reads no session that
+/// is not live on the topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Subscriber {
+    pub(crate) session: Key,
+    /// The next offset to queue to it. Below the topic's head the
+    /// subscription is catching up from history and live messages are not
+    /// queued directly.
+    pub(crate) next: u64,
+}
+
 #[derive(Debug)]
 pub(crate) struct TopicState {
     pub(crate) name: Topic,
@@ -47,7 +59,7 @@ pub(crate) struct TopicState {
     pub(crate) head: u64,
     history: VecDeque<Message>,
     /// Sessions subscribed, in subscription order.
-    pub(crate) subscribers: Vec<Key>,
+    pub(crate) subscribers: Vec<Subscriber>,
     /// The open room this topic belongs to, if any.
     pub(crate) room: Option<Key>,
 }
@@ -154,6 +166,44 @@ impl TopicState {
         match self.history.front() {
             Some(first) if first.offset <= since.offset => Ok(since.offset),
             _ => Err(NotRecovered::TooOld),
+        }
+    }
+
+    /// Adds a subscriber, last; returns where it is.
+    pub(crate) fn add(&mut self, session: Key, next: u64) -> u32 {
+        self.subscribers.push(Subscriber { session, next });
+        // Subscribers are bounded by sessions times subscriptions, far
+        // below u32::MAX.
+        (self.subscribers.len() - 1) as u32
+    }
+
+    /// Where `session` is in the list, looked for from `hint` (updated):
+    /// removals only move subscribers towards the front, so the search goes
+    /// down from the hint, and on (for safety) up from it.
+    #[inline]
+    pub(crate) fn find(&self, session: Key, hint: &mut u32) -> Option<usize> {
+        let list = &self.subscribers;
+        let h = (*hint as usize).min(list.len().checked_sub(1)?);
+        let found = (0..=h)
+            .rev()
+            .chain(h + 1..list.len())
+            .find(|&i| list[i].session == session)?;
+        // Below the list's length, which fits in u32 (see `add`).
+        *hint = found as u32;
+        Some(found)
+    }
+
+    /// The subscriber entry of `session`, found from `hint` (updated).
+    #[inline]
+    pub(crate) fn entry(&mut self, session: Key, hint: &mut u32) -> Option<&mut Subscriber> {
+        let i = self.find(session, hint)?;
+        self.subscribers.get_mut(i)
+    }
+
+    /// Removes `session` from the subscribers, keeping their order.
+    pub(crate) fn remove(&mut self, session: Key, mut hint: u32) {
+        if let Some(i) = self.find(session, &mut hint) {
+            self.subscribers.remove(i);
         }
     }
 

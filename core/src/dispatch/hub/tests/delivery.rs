@@ -5,12 +5,7 @@ use super::*;
 #[test]
 fn a_publish_reaches_the_other_subscriber_once_in_order() {
     let mut s = Shell::standard();
-    s.join(1, Shell::caps("alice"), Codec::Json, None);
-    s.join(2, Shell::caps("bob"), Codec::Postcard, None);
-    s.subscribe(1, "t/chat", None).unwrap();
-    s.subscribe(2, "t/chat", None).unwrap();
-    s.take(1);
-    s.take(2);
+    s.pair(Codec::Json, Codec::Postcard);
     for (i, text) in ["\"a\"", "\"b\"", "\"c\""].iter().enumerate() {
         s.publish(1, "t/chat", text.as_bytes(), None, Some(i as u32))
             .unwrap();

@@ -88,8 +88,14 @@ impl Shell {
     /// A shell with a reliable topic `t/chat` (history 100), a lossy topic
     /// `t/cursor` and an open room `t` without a schedule.
     pub fn standard() -> Self {
-        let mut s = Shell::new(config());
+        let mut s = Shell::roomless();
         s.hub.open_room("t", None, Box::new(Echo), ms(0)).unwrap();
+        s
+    }
+
+    /// The topics of [`Shell::standard`] without their room.
+    pub fn roomless() -> Self {
+        let mut s = Shell::new(config());
         s.hub
             .open_topic(
                 "t/chat",
@@ -106,6 +112,17 @@ impl Shell {
             )
             .unwrap();
         s
+    }
+
+    /// Alice (connection 1) and Bob (2) subscribed to `t/chat`, with what
+    /// they were sent so far taken.
+    pub fn pair(&mut self, alice: Codec, bob: Codec) {
+        self.join(1, Shell::caps("alice"), alice, None);
+        self.join(2, Shell::caps("bob"), bob, None);
+        self.subscribe(1, "t/chat", None).unwrap();
+        self.subscribe(2, "t/chat", None).unwrap();
+        self.take(1);
+        self.take(2);
     }
 
     pub fn caps(user: &str) -> Capabilities {

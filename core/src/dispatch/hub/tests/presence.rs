@@ -149,3 +149,33 @@ fn the_presence_accessor_lists_member_sessions_and_their_users() {
     assert_eq!(members(&s), [alice(&b), alice(&a)], "in join order");
     assert!(s.hub.presence("nowhere").is_none());
 }
+
+#[test]
+fn opening_a_room_brings_in_the_subscribers_of_its_topics() {
+    let mut s = Shell::roomless();
+    s.pair(Codec::Json, Codec::Json);
+    s.hub.open_room("t", None, Box::new(Echo), s.now).unwrap();
+    s.drain();
+    let users: Vec<String> = s
+        .hub
+        .presence("t")
+        .unwrap()
+        .map(|(_, user)| String::from(user.as_str()))
+        .collect();
+    assert_eq!(users, ["alice", "bob"]);
+    // Alice entered first: she hears bob join; bob gets both in his snapshot.
+    let alice = presence_events(&s.take(1));
+    assert_eq!(alice.len(), 2, "{alice:?}");
+    assert_eq!(alice[1], PresenceEvent::Join("bob".try_into().unwrap()));
+    let bob = presence_events(&s.take(2));
+    let [
+        PresenceEvent::Snapshot {
+            members,
+            more: false,
+        },
+    ] = bob.as_slice()
+    else {
+        panic!("{bob:?}")
+    };
+    assert_eq!(members.len(), 2);
+}

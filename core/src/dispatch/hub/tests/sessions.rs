@@ -263,3 +263,36 @@ fn a_long_replay_is_paced_by_the_queue_and_arrives_whole() {
         "a replay larger than the queue never disconnects"
     );
 }
+
+#[test]
+fn what_an_expired_or_closed_session_held_queued_is_freed() {
+    let mut s = Shell::standard();
+    s.pair(Codec::Json, Codec::Postcard);
+    // Bob stops reading; both formats of each publish stay kept for him.
+    s.stalled.insert(ConnId(2));
+    for _ in 0..5 {
+        s.hub.publish("t/chat", b"1", None, s.now).unwrap();
+        s.drain();
+    }
+    s.take(1);
+    assert_eq!(s.hub.store.len(), 5, "one entry per publish, Bob's format");
+    s.disconnect(2);
+    s.advance(ms(10_001));
+    assert_eq!(s.hub.session_count(), 1);
+    assert_eq!(
+        s.hub.store.len(),
+        0,
+        "the expired session's entries are gone"
+    );
+    // A closed topic takes what was queued for it along.
+    s.stalled.insert(ConnId(1));
+    s.hub.publish("t/chat", b"2", None, s.now).unwrap();
+    s.drain();
+    assert_eq!(s.hub.store.len(), 1);
+    s.hub.close_topic("t/chat", s.now).unwrap();
+    assert_eq!(s.hub.store.len(), 1, "only the `unknown_topic` is left");
+    s.stalled.remove(&ConnId(1));
+    s.pull(ConnId(1));
+    assert!(Shell::delivered(&s.take(1), "t/chat").is_empty());
+    assert_eq!(s.hub.store.len(), 0);
+}

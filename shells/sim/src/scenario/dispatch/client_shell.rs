@@ -211,6 +211,8 @@ impl World {
         let Some(k) = self.clients[i].conn else {
             return;
         };
+        // True time stands still while one event is handled.
+        let local = self.local(i);
         while self.clients[i].conn == Some(k) && !self.clients[i].stalled {
             let Some(item) = self.conns[k as usize].down.read() else {
                 break;
@@ -221,7 +223,7 @@ impl World {
                     let mut decoded = std::mem::take(&mut self.decoded);
                     let json = self.clients[i].params.json;
                     let msg = decoded.get(&down.frame, json);
-                    self.client_receive(i, msg, down.pulled_at);
+                    self.client_receive(i, msg, down.pulled_at, local);
                     self.decoded = decoded;
                 }
                 Item::Fin => {
@@ -243,6 +245,7 @@ impl World {
         i: usize,
         msg: Result<&ServerMsg<'_>, DecodeError>,
         pulled_at: onbeat_core::Instant,
+        local: onbeat_core::Instant,
     ) {
         let now = self.sim.now();
         let Ok(msg) = msg else {
@@ -271,7 +274,6 @@ impl World {
                 return;
             }
         }
-        let local = self.local(i);
         let Some(s) = self.clients[i].session.as_mut() else {
             return;
         };

@@ -9,6 +9,7 @@
 //! that does not decode is never kept.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use onbeat_core::dispatch::Frame;
 use onbeat_core::proto::codec::{decode_json, decode_postcard};
@@ -20,13 +21,40 @@ use onbeat_core::proto::{DecodeError, ServerMsg};
 /// again, which for JSON costs more than the rest of a delivery.
 const KEEP: usize = 1024;
 
+/// Hashes an address with one multiply: addresses are not chosen by an
+/// adversary, and std's default hasher (SipHash, seeded per map) costs more
+/// than the rest of a cache hit. Keeps the map's default construction free,
+/// too, which matters as the shell takes the cache out for every frame.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // The high bits of a Fibonacci hash are the well-mixed ones, and
+        // the map takes its bucket from the low bits: swap them over.
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(32);
+    }
+}
+
 /// The most recently decoded frames, found by their allocation's address.
 ///
 /// The map is only looked up, never iterated, and evictions follow `order`,
 /// so hashing cannot make two runs of one seed differ.
 #[derive(Debug, Default)]
 pub struct Decoded {
-    by_address: HashMap<usize, (Frame, Box<ServerMsg<'static>>)>,
+    by_address: HashMap<usize, (Frame, Box<ServerMsg<'static>>), BuildHasherDefault<AddressHasher>>,
     /// Addresses in the order they were decoded, oldest first.
     order: VecDeque<usize>,
 }

@@ -56,7 +56,14 @@ impl World {
             return;
         };
         let now = self.sim.now();
-        let at = self.server.true_at(deadline, now).unwrap_or(now);
+        let at = match self.hub_placed {
+            Some((d, at)) if d == deadline && at >= now => at,
+            _ => {
+                let placed = self.server.true_at(deadline, now);
+                self.hub_placed = placed.map(|at| (deadline, at));
+                placed.unwrap_or(now)
+            }
+        };
         if self.hub_armed != Some(at) {
             self.hub_armed = Some(at);
             self.hub_gen += 1;
@@ -87,6 +94,8 @@ impl World {
     /// room (or everything, when `all`: the hub is closing it).
     pub(super) fn write(&mut self, k: u32, all: bool) {
         let id = conn_id(k);
+        // True time stands still while one event is handled.
+        let pulled_at = self.hub_now();
         let mut batch = std::mem::take(&mut self.batch);
         loop {
             let conn = &mut self.conns[k as usize];
@@ -107,7 +116,7 @@ impl World {
                 .log()
                 .append(Record::Output, now, 0, &[1, k as u64, batch.len() as u64]);
             for frame in batch.drain(..) {
-                self.send_down(k, frame);
+                self.send_down(k, frame, pulled_at);
             }
         }
         self.batch = batch;
@@ -115,9 +124,13 @@ impl World {
 
     /// Puts one pulled frame on the wire; a `subscribed` is checked against
     /// the model here, where no loss can hide it.
-    fn send_down(&mut self, k: u32, frame: onbeat_core::dispatch::Frame) {
+    fn send_down(
+        &mut self,
+        k: u32,
+        frame: onbeat_core::dispatch::Frame,
+        pulled_at: onbeat_core::Instant,
+    ) {
         let i = self.conns[k as usize].client;
-        let pulled_at = self.hub_now();
         let json = self.clients[i].params.json;
         let is_subscribed = if json {
             frame.starts_with(b"{\"subscribed\"")

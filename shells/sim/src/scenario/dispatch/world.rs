@@ -1,7 +1,7 @@
 //! One room in motion: the hub, its clients, their connections, and the
 //! event loop that carries segments and wake-ups between them.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use onbeat_core::dispatch::{Capabilities, ClientConfig, ClientSession, Codec, ConnId, Frame, Hub};
@@ -115,6 +115,14 @@ pub struct World {
     pub hub: Hub,
     pub hub_gen: u64,
     pub hub_armed: Option<Instant>,
+    /// The server clock's last reading, `(true time, reading)`: a fan-out
+    /// writes to every connection at one instant, and each write reads
+    /// the clock (in 128-bit arithmetic).
+    pub hub_clock: Cell<(Instant, Instant)>,
+    /// The hub's last deadline and the true instant it was placed at: the
+    /// earliest instant from then on at which the server clock reaches it,
+    /// so still the answer while it has not passed.
+    pub hub_placed: Option<(Instant, Instant)>,
     pub clients: Vec<Client>,
     pub conns: Vec<Conn>,
     pub witness: Witness,
@@ -195,6 +203,8 @@ impl World {
             hub,
             hub_gen: 0,
             hub_armed: None,
+            hub_clock: Cell::new((Instant::ZERO, start)),
+            hub_placed: None,
             clients: cs,
             conns: Vec::new(),
             witness: Witness::default(),
@@ -266,7 +276,14 @@ impl World {
 
     /// The server clock's reading now: the hub's time.
     pub fn hub_now(&self) -> Instant {
-        self.server.local(self.sim.now())
+        let now = self.sim.now();
+        let (at, reading) = self.hub_clock.get();
+        if at == now {
+            return reading;
+        }
+        let reading = self.server.local(now);
+        self.hub_clock.set((now, reading));
+        reading
     }
 
     /// Client `i`'s clock's reading now.
