@@ -49,7 +49,7 @@ impl Estimator {
     /// capacity of [`SHADOW_SPARE`] of the target, and the shadow lasts at
     /// most [`SHADOW_MAX`] so that real congestion is not hidden for long.
     pub(super) fn shadow_probe(&mut self, size: u32, send: Instant) {
-        let spare = self.control.target().scale(SHADOW_SPARE).bps().max(1);
+        let spare = self.target().scale(SHADOW_SPARE).bps().max(1);
         let drain = Duration::from_micros(u64::from(size) * 8 * 1_000_000 / spare);
         self.shadow = Some(match self.shadow {
             Some((a, b)) if send <= b => (a, (b + drain).min(a + SHADOW_MAX)),

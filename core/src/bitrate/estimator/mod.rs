@@ -150,7 +150,7 @@ impl Estimator {
         }
         if let Some(held) = self.held.take().filter(|_| resumed) {
             // An outage, not congestion: back to the rate held before.
-            if held > self.control.target() {
+            if held > self.target() {
                 self.control.set_target(held, now);
             }
         }
@@ -219,13 +219,13 @@ impl Estimator {
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.advance(now);
         if let Some(at) = self.next_backoff.filter(|&at| now >= at) {
-            let halved = Bitrate::from_bps(self.control.target().bps() / 2);
+            let halved = Bitrate::from_bps(self.target().bps() / 2);
             self.control.set_target(halved, now);
             self.next_backoff = Some(at.max(now) + self.config.feedback_timeout);
         }
         let rtt = self.rtt.unwrap_or(RTT_CAP);
         if self.silence.check(self.waiting_since, rtt, now) && !self.competing() {
-            let target = self.control.target();
+            let target = self.target();
             self.held = Some(self.held.unwrap_or(target));
             self.control.set_target(target.scale(SILENT_RATE), now);
         }

@@ -28,7 +28,7 @@ impl Estimator {
         let leaving = self.app_limited && !limited;
         self.app_limited = limited;
         if leaving && self.last_probe.is_none_or(|t| now >= t + ALR_PROBE_SPACING) {
-            let rate = Bitrate::from_bps(self.control.target().bps().saturating_mul(2));
+            let rate = Bitrate::from_bps(self.target().bps().saturating_mul(2));
             self.probe(rate, now);
         }
     }
@@ -38,7 +38,7 @@ impl Estimator {
     /// Its verdict comes out of [`Estimator::poll_probe_result`].
     pub fn request_probe(&mut self, rate: Bitrate, now: Instant) -> u32 {
         let now = self.advance(now);
-        self.probe(rate.max(self.control.target()), now)
+        self.probe(rate.max(self.target()), now)
     }
 
     /// Growing into free capacity for a while asks for a probe at twice the
@@ -53,12 +53,7 @@ impl Estimator {
             .last_probe
             .is_none_or(|t| now >= t + SEEK_PROBE_SPACING);
         if seeking && spaced && self.probes.expiry().is_none() {
-            let rate = Bitrate::from_bps(
-                self.control
-                    .target()
-                    .bps()
-                    .saturating_mul(SEEK_PROBE_FACTOR),
-            );
+            let rate = Bitrate::from_bps(self.target().bps().saturating_mul(SEEK_PROBE_FACTOR));
             self.probe(rate, now);
         }
     }
@@ -79,7 +74,7 @@ impl Estimator {
         while let Some(outcome) = self.probes.take_finished(now) {
             if let Some(measured) = outcome.measured {
                 let proven = measured.scale(PROBE_TAKE);
-                if proven > self.control.target() && !self.competing() {
+                if proven > self.target() && !self.competing() {
                     self.control.set_target(proven, now);
                 }
             }
