@@ -22,64 +22,13 @@ use super::rate::Bitrate;
 use super::trend::Usage;
 use crate::time::{Duration, Instant};
 
-/// Knobs of the rate controller.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ControlTuning {
-    /// A standing queue above this is congestion even with a flat trend
-    /// (or above two packets' worth at the current rate, if that is
-    /// longer: at low rates a packet or two always waits).
-    pub queue_high: Duration,
-    /// A cut aims to drain the standing queue within this long.
-    pub drain: Duration,
-    /// Smallest cut, as a fraction of the delivered rate.
-    pub min_cut: f64,
-    /// Largest cut, as a fraction of the delivered rate.
-    pub max_cut: f64,
-    /// Near the capacity measured at the last cuts, the target grows by this
-    /// many bytes per response time (a round trip plus 100 ms).
-    pub creep_packet: u32,
-    /// Growth per second once past that capacity without congestion.
-    pub growth_start: f64,
-    /// How much the growth per second rises for every second without congestion.
-    pub growth_accel: f64,
-    /// The fastest growth per second; also used to climb back to the last
-    /// measured capacity after a deep cut.
-    pub growth_max: f64,
-    /// The target never exceeds this multiple of the delivered rate (plus 10 kbit/s).
-    pub delivered_headroom: f64,
-    /// Loss above this fraction cuts the target even without a queue.
-    pub heavy_loss: f64,
-    /// A queue above the standing-queue mark for `competing_after`, through
-    /// `competing_cuts` cuts in a row after each of which it still grew,
-    /// means that a loss-based flow competes: our own queue shrinks once we
-    /// cut, a competitor's keeps growing.
-    pub competing_after: Duration,
-    /// See `competing_after`.
-    pub competing_cuts: u32,
-    /// In competing mode, a queue below 10 ms for this long means the
-    /// competitor left.
-    pub competing_quiet: Duration,
-}
+mod competing;
+mod link;
+mod tuning;
 
-impl Default for ControlTuning {
-    fn default() -> Self {
-        ControlTuning {
-            queue_high: Duration::from_millis(20),
-            drain: Duration::from_millis(500),
-            min_cut: 0.03,
-            max_cut: 0.5,
-            creep_packet: 900,
-            growth_start: 0.03,
-            growth_accel: 0.35,
-            growth_max: 0.6,
-            delivered_headroom: 1.5,
-            heavy_loss: 0.2,
-            competing_after: Duration::from_secs(2),
-            competing_cuts: 2,
-            competing_quiet: Duration::from_secs(3),
-        }
-    }
-}
+use competing::DrainTest;
+use link::Link;
+pub use tuning::ControlTuning;
 
 /// What the controller learns from one feedback report.
 #[derive(Clone, Copy, Debug)]
@@ -94,13 +43,6 @@ pub(crate) struct Signals {
     pub app_limited: bool,
 }
 
-/// Loss-based mode below this loss grows the target.
-const COMPETING_LOW_LOSS: f64 = 0.02;
-/// Loss-based mode above this loss cuts the target.
-const COMPETING_HIGH_LOSS: f64 = 0.1;
-/// Growth per second in competing mode at least (GCC's loss-based increase);
-/// at low rates a TCP-like packet per round trip per round trip is more.
-const COMPETING_GROWTH: f64 = 0.08;
 /// A cut counts as ineffective if the queue grew by more than this since it.
 const QUEUE_GREW: Duration = Duration::from_millis(5);
 /// The two-packet standing-queue mark is capped at this.
@@ -109,8 +51,6 @@ const QUEUE_HIGH_CAP: Duration = Duration::from_millis(60);
 const LOSS_WINDOW: Duration = Duration::from_secs(1);
 /// A standing queue below this means the path has room to spare.
 const QUEUE_EMPTY: Duration = Duration::from_millis(5);
-/// A queue below this ends competing mode.
-const QUEUE_LOW: Duration = Duration::from_millis(10);
 /// Responses to a cut take this long on top of the round trip.
 const RESPONSE_EXTRA: Duration = Duration::from_millis(100);
 /// The recent delivered rate below this fraction of the target, with a deep
@@ -123,22 +63,6 @@ const BEYOND: f64 = 1.03;
 /// Smoothing of the measured capacity.
 const LINK_ALPHA: f64 = 0.05;
 
-/// In competing mode, how often the controller steps aside to see whether
-/// the queue is still someone else's.
-const DRAIN_TEST_EVERY: Duration = Duration::from_secs(8);
-/// How long it steps aside, on top of a round trip.
-const DRAIN_TEST_LENGTH: Duration = Duration::from_millis(300);
-/// Stepping aside means sending at this fraction of the delivered rate.
-const DRAIN_TEST_FACTOR: f64 = 0.5;
-
-/// The periodic check that a competitor is still there.
-#[derive(Clone, Copy, Debug)]
-enum DrainTest {
-    Idle,
-    Due(Instant),
-    Running { until: Instant, restore: f64 },
-}
-
 /// The controller's mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -146,30 +70,6 @@ pub enum Mode {
     Delay,
     /// A loss-based flow competes: loss-based control.
     Competing,
-}
-
-/// The capacity measured at recent cuts: a mean and a variance normalised
-/// by the mean, both in kbit/s as in GCC's link capacity estimator (whose
-/// variance bounds assume those units).
-#[derive(Clone, Copy, Debug)]
-struct Link {
-    mean: f64,
-    var: f64,
-}
-
-impl Link {
-    /// Whether `rate` (bit/s) is more than three deviations below the mean
-    /// (compared squared, since `core` has no square root).
-    fn well_below(&self, rate: f64) -> bool {
-        let r = rate / 1_000.0;
-        r < self.mean && (self.mean - r) * (self.mean - r) > 9.0 * self.var * self.mean
-    }
-
-    /// Whether `rate` (bit/s) is more than three deviations above the mean.
-    fn well_above(&self, rate: f64) -> bool {
-        let r = rate / 1_000.0;
-        r > self.mean && (r - self.mean) * (r - self.mean) > 9.0 * self.var * self.mean
-    }
 }
 
 /// Rate controller state.
@@ -283,38 +183,6 @@ impl RateControl {
         self.clamp();
     }
 
-    fn track_competition(&mut self, queue: Duration, now: Instant) {
-        match self.mode {
-            Mode::Delay => {
-                if queue > self.queue_high() {
-                    self.high_since.get_or_insert(now);
-                } else {
-                    self.high_since = None;
-                }
-                let persistent = self
-                    .high_since
-                    .is_some_and(|t| now >= t + self.tuning.competing_after);
-                if persistent && self.ineffective_cuts >= self.tuning.competing_cuts {
-                    self.mode = Mode::Competing;
-                    self.link = None;
-                    self.quiet_since = None;
-                    self.drain_test = DrainTest::Due(now + DRAIN_TEST_EVERY);
-                }
-            }
-            Mode::Competing => {
-                if queue >= QUEUE_LOW {
-                    self.quiet_since = None;
-                } else if let DrainTest::Running { .. } = self.drain_test {
-                    // We stepped aside and the queue emptied: it was ours.
-                    self.leave_competing(now);
-                } else if now >= *self.quiet_since.get_or_insert(now) + self.tuning.competing_quiet
-                {
-                    self.leave_competing(now);
-                }
-            }
-        }
-    }
-
     fn delay_mode(&mut self, s: &Signals, queue: Duration, dt: f64, now: Instant) {
         let response = s.rtt + RESPONSE_EXTRA;
         let can_cut = self.last_cut.is_none_or(|t| now >= t + response);
@@ -409,59 +277,12 @@ impl RateControl {
         }
     }
 
-    fn competing_mode(&mut self, s: &Signals, dt: f64, now: Instant) {
-        match self.drain_test {
-            DrainTest::Due(at) if now >= at => {
-                // Step aside briefly: if the queue empties, it was ours.
-                let delivered = s.delivered.map_or(self.target, Bitrate::as_f64);
-                self.drain_test = DrainTest::Running {
-                    until: now + s.rtt + DRAIN_TEST_LENGTH,
-                    restore: self.target,
-                };
-                self.target = self.target.min(delivered * DRAIN_TEST_FACTOR);
-                return;
-            }
-            DrainTest::Running { until, restore } => {
-                if now >= until {
-                    self.target = restore;
-                    self.drain_test = DrainTest::Due(now + DRAIN_TEST_EVERY);
-                }
-                return;
-            }
-            DrainTest::Due(_) | DrainTest::Idle => {}
-        }
-        let spacing = (s.rtt + RESPONSE_EXTRA).max(LOSS_WINDOW);
-        if s.loss > COMPETING_HIGH_LOSS {
-            if self.last_cut.is_none_or(|t| now >= t + spacing) {
-                self.cut_to(self.target * (1.0 - 0.5 * s.loss), now);
-            }
-        } else if s.loss < COMPETING_LOW_LOSS && !s.app_limited {
-            // As fast as a TCP flow on the same path: a packet per round trip, per round trip.
-            let rtt = secs(s.rtt).max(0.05);
-            let per_rtt = f64::from(self.tuning.creep_packet) * 8.0 / (rtt * rtt);
-            let growth = COMPETING_GROWTH.max(per_rtt / self.target.max(1.0));
-            self.grow(growth * dt, s.delivered);
-        }
-    }
-
     /// The standing queue that counts as congestion at the current rate.
     fn queue_high(&self) -> Duration {
         let packets = 2.0 * f64::from(self.tuning.creep_packet) * 8.0 / self.target.max(1.0);
         // Saturating: an absurd creep packet at a tiny rate is just "never".
         let packets = Duration::from_micros((packets * 1e6) as u64);
         self.tuning.queue_high.max(packets.min(QUEUE_HIGH_CAP))
-    }
-
-    fn leave_competing(&mut self, now: Instant) {
-        if let DrainTest::Running { restore, .. } = self.drain_test {
-            // Alone after all: resume from just under the rate held before.
-            self.target = restore * (1.0 - self.tuning.min_cut);
-        }
-        self.mode = Mode::Delay;
-        self.drain_test = DrainTest::Idle;
-        self.grow_since = now;
-        self.ineffective_cuts = 0;
-        self.high_since = None;
     }
 
     fn grow(&mut self, fraction: f64, delivered: Option<Bitrate>) {
@@ -484,31 +305,6 @@ impl RateControl {
         self.target = self.target.min(rate);
         self.last_cut = Some(now);
         self.grow_since = now;
-    }
-
-    fn measured_capacity(&mut self, delivered: f64) {
-        let kbps = delivered / 1_000.0;
-        let link = match self.link {
-            Some(l) if l.well_above(delivered) || l.well_below(delivered) => Link {
-                mean: kbps,
-                var: 0.4,
-            },
-            Some(l) => {
-                let mean = (1.0 - LINK_ALPHA) * l.mean + LINK_ALPHA * kbps;
-                let err = mean - kbps;
-                let var = (1.0 - LINK_ALPHA) * l.var + LINK_ALPHA * err * err / mean.max(1.0);
-                Link {
-                    mean,
-                    // As in libwebrtc: bounds keep the band meaningful at any rate.
-                    var: var.clamp(0.4, 2.5),
-                }
-            }
-            None => Link {
-                mean: kbps,
-                var: 0.4,
-            },
-        };
-        self.link = Some(link);
     }
 
     fn clamp(&mut self) {

@@ -1,0 +1,88 @@
+//! Probes: asking for them (on request, on leaving application-limited
+//! sending, while seeking free capacity) and acting on their verdicts.
+
+use super::Estimator;
+use crate::bitrate::rate::Bitrate;
+use crate::time::{Duration, Instant};
+
+/// Leaving application-limited sending probes at most this often.
+const ALR_PROBE_SPACING: Duration = Duration::from_secs(5);
+/// A confirmed probe lifts the target to this fraction of what it measured.
+const PROBE_TAKE: f64 = 0.9;
+/// Growing into free capacity for this long asks for a probe at twice the
+/// target, to find out at once how much there is.
+const SEEK_PROBE_AFTER: Duration = Duration::from_millis(500);
+/// A probe while seeking is at this multiple of the target (more lifts one
+/// of two flows sharing a link too far for fairness).
+const SEEK_PROBE_FACTOR: u64 = 2;
+/// Probes while seeking are at least this far apart.
+const SEEK_PROBE_SPACING: Duration = Duration::from_secs(1);
+
+impl Estimator {
+    /// Whether the sender is application-limited (it had less to send than
+    /// the target allows). While it is, the target does not grow: delivery
+    /// below the target says nothing about the path. Leaving that state
+    /// probes for headroom (at most every 5 s).
+    pub fn set_app_limited(&mut self, limited: bool, now: Instant) {
+        let now = self.advance(now);
+        let leaving = self.app_limited && !limited;
+        self.app_limited = limited;
+        if leaving && self.last_probe.is_none_or(|t| now >= t + ALR_PROBE_SPACING) {
+            let rate = Bitrate::from_bps(self.target().bps().saturating_mul(2));
+            self.probe(rate, now);
+        }
+    }
+
+    /// Asks for a probe at `rate` (clamped to `[target, max]`), e.g. because
+    /// the layer allocator wants headroom confirmed; returns the cluster id.
+    /// Its verdict comes out of [`Estimator::poll_probe_result`].
+    pub fn request_probe(&mut self, rate: Bitrate, now: Instant) -> u32 {
+        let now = self.advance(now);
+        self.probe(rate.max(self.target()), now)
+    }
+
+    /// Growing into free capacity for a while asks for a probe at twice the
+    /// target (at most every [`SEEK_PROBE_SPACING`]), to find out at once how
+    /// much there is.
+    pub(super) fn seek_probe(&mut self, now: Instant) {
+        let seeking = self
+            .control
+            .seeking_since()
+            .is_some_and(|t| now >= t + SEEK_PROBE_AFTER);
+        let spaced = self
+            .last_probe
+            .is_none_or(|t| now >= t + SEEK_PROBE_SPACING);
+        if seeking && spaced && self.probes.expiry().is_none() {
+            let rate = Bitrate::from_bps(self.target().bps().saturating_mul(SEEK_PROBE_FACTOR));
+            self.probe(rate, now);
+        }
+    }
+
+    pub(super) fn probe(&mut self, rate: Bitrate, now: Instant) -> u32 {
+        let rate = rate.clamp_to(self.config.min, self.config.max);
+        let req = self.probes.start(rate, now);
+        self.last_probe = Some(now);
+        if self.pending.is_full() {
+            self.pending.pop_front();
+        }
+        // Cannot fail: a slot was freed above if the queue was full.
+        let _ = self.pending.push_back(req);
+        req.id
+    }
+
+    pub(super) fn finish_probes(&mut self, now: Instant) {
+        while let Some(outcome) = self.probes.take_finished(now) {
+            if let Some(measured) = outcome.measured {
+                let proven = measured.scale(PROBE_TAKE);
+                if proven > self.target() && !self.competing() {
+                    self.control.set_target(proven, now);
+                }
+            }
+            if self.outcomes.is_full() {
+                self.outcomes.pop_front();
+            }
+            // Cannot fail: a slot was freed above if the queue was full.
+            let _ = self.outcomes.push_back(outcome);
+        }
+    }
+}
