@@ -2,93 +2,21 @@
 //! subscribe with presence, timed delivery, input codes, a cut connection
 //! resumed with exact recovery, and a graceful shutdown.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use onbeat_client::{Client, Codec, Event, InputStatus, Options, PublishStatus, RejectCode};
-use onbeat_core::dispatch::ClientConfig;
+use common::*;
+use onbeat_client::{Codec, Event, InputStatus, PublishStatus, RejectCode};
 use onbeat_core::proto::{PhaseAnnounce, PresenceEvent};
-use onbeat_server::auth::{self, Caps, Claims};
 use onbeat_server::{Config, Server};
 use smol::Task;
 use smol::net::{TcpListener, TcpStream};
 
-const SECRET: &str = "e2e-client-secret";
-const TIMEOUT: Duration = Duration::from_secs(8);
-
 fn config() -> Config {
-    let mut c = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        threads: 1,
-        drain_ms: 1_000,
-        ..Config::default()
-    };
-    c.auth.secret = SECRET.into();
-    c.demo.picks_ms = 600;
-    c.demo.closed_ms = 300;
-    c.demo.reveal_ms = 300;
-    c.demo.seed = Some(7);
-    c
-}
-
-fn token(sub: &str) -> String {
-    let mut caps = Caps::default();
-    caps.grant("room:table:*").unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = Claims {
-        sub: sub.into(),
-        exp: now + 3600,
-        iat: now,
-        caps,
-    };
-    auth::mint(SECRET.as_bytes(), &claims)
-}
-
-fn client(addr: SocketAddr, user: &str, codec: Codec, seed: u64) -> Client {
-    let mut options = Options::new(&format!("ws://{addr}/ws"))
-        .codec(codec)
-        .token(&token(user))
-        .seed(seed);
-    options.session = ClientConfig {
-        backoff_base: onbeat_core::Duration::from_millis(50),
-        ..ClientConfig::default()
-    };
-    Client::connect(options)
-}
-
-/// The first event `pick` accepts, within the timeout; others are passed over.
-async fn wait_for<T>(client: &Client, mut pick: impl FnMut(Event) -> Option<T>) -> T {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let next = smol::future::or(client.next_event(), async {
-            smol::Timer::at(deadline).await;
-            None
-        });
-        if let Some(found) = pick(next.await.expect("the awaited event within the timeout")) {
-            return found;
-        }
-    }
-}
-
-async fn subscribed(client: &Client, topic: &str) {
-    client.subscribe(topic, None).await.unwrap();
-    wait_for(client, |e| match e {
-        Event::Subscribed { topic: t, .. } if t == topic => Some(()),
-        _ => None,
-    })
-    .await;
-}
-
-async fn delivery(client: &Client, topic: &str) -> onbeat_client::Delivery {
-    wait_for(client, |e| match e {
-        Event::Delivered(d) if d.topic == topic => Some(d),
-        _ => None,
-    })
-    .await
+    Config::loopback(SECRET)
 }
 
 #[test]

@@ -35,6 +35,11 @@ pub struct Options {
     /// Events buffered for the app before the client stops reading the
     /// socket (and a reliable server then disconnects it as too slow).
     pub event_capacity: usize,
+    /// The socket's receive buffer (`SO_RCVBUF`) in bytes, set before
+    /// connecting; `None` leaves it to the system, which grows it with the
+    /// traffic (to megabytes on loopback). A small one bounds how much the
+    /// server can have in flight to a client that stops reading.
+    pub recv_buffer: Option<usize>,
 }
 
 impl Options {
@@ -52,6 +57,7 @@ impl Options {
             session: ClientConfig::default(),
             clock: ClockConfig::default(),
             event_capacity: 4096,
+            recv_buffer: None,
         }
     }
 

@@ -307,9 +307,10 @@ impl Driver {
         let codec = self.options.codec;
         let token = self.options.token.clone();
         let placement = self.options.token_placement;
+        let recv_buffer = self.options.recv_buffer;
         self.task = Some(smol::spawn(async move {
             let token = token.as_deref().map(|t| (t, placement));
-            let Ok(socket) = transport::connect(&url, codec, token).await else {
+            let Ok(socket) = transport::connect(&url, codec, token, recv_buffer).await else {
                 let _ = io.send(Io::Down { conn, close: None }).await;
                 return;
             };

@@ -2,12 +2,17 @@
 //! subprotocol and credentials, and the close reasons that come back.
 
 use std::fmt;
+use std::io;
+use std::net::SocketAddr;
 
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::http::HeaderValue;
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use async_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use rustix::io::Errno;
+use rustix::net::{self, AddressFamily, SocketFlags, SocketType, sockopt};
+use smol::Async;
 use smol::net::TcpStream;
 
 use crate::codec::Codec;
@@ -90,11 +95,13 @@ fn with_token(url: &str, token: &str) -> String {
     format!("{url}{sep}token={token}")
 }
 
-/// Opens a WebSocket to `url` speaking `codec`, presenting `token` if given.
+/// Opens a WebSocket to `url` speaking `codec`, presenting `token` if given,
+/// with `recv_buffer` as the socket's `SO_RCVBUF` if given.
 pub async fn connect(
     url: &str,
     codec: Codec,
     token: Option<(&str, TokenPlacement)>,
+    recv_buffer: Option<usize>,
 ) -> Result<Socket, ConnectError> {
     let host = authority(url)?;
     let target = match token {
@@ -114,7 +121,11 @@ pub async fn connect(
             .map_err(|_| ConnectError::BadUrl("token is not a header value".to_owned()))?;
         headers.insert("Authorization", value);
     }
-    let tcp = TcpStream::connect(host).await.map_err(ConnectError::Io)?;
+    let tcp = match recv_buffer {
+        None => TcpStream::connect(host).await,
+        Some(bytes) => connect_with_recv_buffer(host, bytes).await,
+    }
+    .map_err(ConnectError::Io)?;
     tcp.set_nodelay(true).map_err(ConnectError::Io)?;
     let config = WebSocketConfig::default().max_message_size(Some(1 << 20));
     let (socket, response) =
@@ -129,6 +140,40 @@ pub async fn connect(
         return Err(ConnectError::Subprotocol(chosen.map(str::to_owned)));
     }
     Ok(socket)
+}
+
+/// A TCP connection to `host` whose receive buffer is `bytes`. The buffer
+/// is set before connecting: the window scale offered in the SYN follows
+/// from it, and a set size also stops the kernel from growing it.
+async fn connect_with_recv_buffer(host: &str, bytes: usize) -> io::Result<TcpStream> {
+    let mut last = None;
+    for addr in smol::net::resolve(host).await? {
+        match connect_one(addr, bytes).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address")))
+}
+
+async fn connect_one(addr: SocketAddr, bytes: usize) -> io::Result<TcpStream> {
+    let family = match addr {
+        SocketAddr::V4(_) => AddressFamily::INET,
+        SocketAddr::V6(_) => AddressFamily::INET6,
+    };
+    let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+    let fd = net::socket_with(family, SocketType::STREAM, flags, None)?;
+    sockopt::set_socket_recv_buffer_size(&fd, bytes)?;
+    match net::connect(&fd, &addr) {
+        Ok(()) | Err(Errno::INPROGRESS) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let stream = Async::new(std::net::TcpStream::from(fd))?;
+    // A non-blocking connect is done when the socket turns writable; its
+    // outcome is then the socket's pending error.
+    stream.writable().await?;
+    sockopt::socket_error(&stream)??;
+    Ok(TcpStream::from(stream))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use onbeat_server::auth::{self, Caps, Claims};
+use onbeat_server::auth;
 use onbeat_server::{Config, Server};
 use serde_json::Value;
 
@@ -39,29 +39,15 @@ fn assert_clean(report: &Value) {
 
 #[test]
 fn a_short_run_against_the_server_loses_nothing() {
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        threads: 1,
-        drain_ms: 500,
-        ..Config::default()
-    };
-    config.auth.secret = SECRET.into();
+    let mut config = Config::loopback(SECRET);
     config.limits.publishes_per_sec = 10_000;
     config.limits.publishes_burst = 10_000;
     let server = Server::start(config).unwrap();
-    let mut caps = Caps::default();
-    caps.grant("room:table:*").unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let claims = Claims {
-        sub: "load".into(),
-        exp: now + 600,
-        iat: now,
-        caps,
-    };
-    let token = auth::mint(SECRET.as_bytes(), &claims);
+    let token = auth::mint_grants(SECRET.as_bytes(), "load", &["room:table:*"], now, 600).unwrap();
     let url = format!("ws://{}/ws", server.local_addr());
     for codec in ["json", "postcard"] {
         let report = load(&[

@@ -6,6 +6,7 @@
 //! (`ONBEAT_LISTEN`, `ONBEAT_LIMITS__MAX_FRAME`, `ONBEAT_DEMO__SEED`), then
 //! command-line flags. `onbeat serve --print-config` prints the result.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -49,6 +50,11 @@ impl Default for Config {
     }
 }
 
+/// The embedded default of `auth.secret`. It is public (in this source and
+/// in every build), so anyone can mint tokens that a server using it
+/// accepts: [`Config::check`] allows it only on a loopback address.
+pub const DEFAULT_SECRET: &str = "onbeat-development-secret";
+
 /// Authentication and origin checks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -73,7 +79,7 @@ pub struct AuthConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
-            secret: "onbeat-development-secret".into(),
+            secret: DEFAULT_SECRET.into(),
             allowed_origins: Vec::new(),
             anonymous_viewers: true,
             anonymous_players: true,
@@ -199,6 +205,51 @@ impl Config {
             .map_err(Box::new)
     }
 
+    /// Refuses what parses but must not be served: an empty `auth.secret`,
+    /// or the public [`DEFAULT_SECRET`] while `listen` is not a loopback
+    /// address (so `onbeat serve` with no options still runs the demo on
+    /// 127.0.0.1, but never opens the default secret to a network).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.auth.secret.is_empty() {
+            return Err(ConfigError::EmptySecret);
+        }
+        // An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) is loopback too.
+        let loopback = self.listen.ip().to_canonical().is_loopback();
+        if self.auth.secret == DEFAULT_SECRET && !loopback {
+            return Err(ConfigError::DefaultSecretBeyondLoopback {
+                listen: self.listen,
+            });
+        }
+        Ok(())
+    }
+
+    /// A configuration for tests and tools that run a server inside their
+    /// own process: any free port on 127.0.0.1 (read it back with
+    /// [`Server::local_addr`](crate::Server::local_addr)), one I/O thread,
+    /// a 1 s drain, demo rounds of 1.2 s (600 ms of picks, 300 ms closed,
+    /// 300 ms of reveal) with a fixed seed, so that a test sees several
+    /// rounds with the same outcomes every run, and `secret` signing
+    /// tokens. Everything else is the default.
+    pub fn loopback(secret: &str) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            threads: 1,
+            drain_ms: 1_000,
+            auth: AuthConfig {
+                secret: secret.to_owned(),
+                ..AuthConfig::default()
+            },
+            demo: DemoConfig {
+                picks_ms: 600,
+                closed_ms: 300,
+                reveal_ms: 300,
+                seed: Some(7),
+                ..DemoConfig::default()
+            },
+            ..Config::default()
+        }
+    }
+
     /// The configuration as TOML, as `--print-config` shows it.
     pub fn to_toml(&self) -> String {
         // Every field is a plain value, a string, a list or a table, all of
@@ -206,6 +257,39 @@ impl Config {
         toml::to_string_pretty(self).expect("the config always serializes to TOML")
     }
 }
+
+/// Why [`Config::check`] refused a configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `auth.secret` is empty.
+    EmptySecret,
+    /// `auth.secret` is the public default and `listen` is reachable from
+    /// other machines.
+    DefaultSecretBeyondLoopback {
+        /// The address configured.
+        listen: SocketAddr,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::EmptySecret => f.write_str(
+                "auth.secret is empty: set it in the --config file or with ONBEAT_AUTH__SECRET",
+            ),
+            ConfigError::DefaultSecretBeyondLoopback { listen } => write!(
+                f,
+                "listen = {listen} is reachable beyond this machine and auth.secret is the \
+                 public default, with which anyone can mint tokens: set auth.secret in the \
+                 --config file or with ONBEAT_AUTH__SECRET (e.g. \
+                 ONBEAT_AUTH__SECRET=$(openssl rand -hex 32)), or listen on 127.0.0.1"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
@@ -223,6 +307,54 @@ mod tests {
         let text = include_str!("../onbeat.example.toml");
         let example: Config = toml::from_str(text).unwrap();
         assert_eq!(example, Config::default());
+    }
+
+    #[test]
+    fn the_default_secret_is_refused_beyond_loopback_only() {
+        let at = |listen: &str, secret: &str| {
+            let mut c = Config {
+                listen: listen.parse().unwrap(),
+                ..Config::default()
+            };
+            c.auth.secret = secret.into();
+            c.check()
+        };
+        assert_eq!(Config::default().check(), Ok(()));
+        for loopback in [
+            "127.0.0.1:7700",
+            "127.1.2.3:1",
+            "[::1]:7700",
+            "[::ffff:127.0.0.1]:1",
+        ] {
+            assert_eq!(at(loopback, DEFAULT_SECRET), Ok(()), "{loopback}");
+        }
+        for open in [
+            "0.0.0.0:7700",
+            "[::]:7700",
+            "192.168.1.5:80",
+            "[::ffff:10.0.0.1]:1",
+        ] {
+            let listen = open.parse().unwrap();
+            assert_eq!(
+                at(open, DEFAULT_SECRET),
+                Err(ConfigError::DefaultSecretBeyondLoopback { listen })
+            );
+            assert_eq!(at(open, "a-secret-of-ones-own"), Ok(()), "{open}");
+        }
+        assert_eq!(at("127.0.0.1:1", ""), Err(ConfigError::EmptySecret));
+        let why = at("0.0.0.0:7700", DEFAULT_SECRET).unwrap_err().to_string();
+        assert!(
+            why.contains("ONBEAT_AUTH__SECRET") && why.contains("auth.secret"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn the_loopback_config_passes_its_check() {
+        let c = Config::loopback("s");
+        assert!(c.listen.ip().is_loopback());
+        assert_eq!(c.auth.secret, "s");
+        assert_eq!(c.check(), Ok(()));
     }
 
     #[test]

@@ -26,6 +26,8 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// Address to listen on, overriding the config and ONBEAT_LISTEN.
+        /// Other than a loopback address, it needs an auth.secret of one's
+        /// own (ONBEAT_AUTH__SECRET): the default one is public.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
         /// Print the effective config as TOML and exit.
@@ -104,6 +106,10 @@ fn serve(file: Option<PathBuf>, listen: Option<std::net::SocketAddr>, print: boo
     if print {
         print!("{}", config.to_toml());
         return ExitCode::SUCCESS;
+    }
+    if let Err(e) = config.check() {
+        eprintln!("onbeat: config: {e}");
+        return ExitCode::from(2);
     }
     let filter = std::env::var("ONBEAT_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))

@@ -18,20 +18,13 @@ use smol::net::TcpStream;
 /// The secret every test server signs with.
 pub const SECRET: &str = "test-secret";
 
-/// A config for tests: any port, short demo phases, a fixed seed.
+/// The loopback test config with two I/O threads, so that connections
+/// and the hub also meet across threads.
 pub fn config() -> Config {
-    let mut c = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
+    Config {
         threads: 2,
-        drain_ms: 2_000,
-        ..Config::default()
-    };
-    c.auth.secret = SECRET.into();
-    c.demo.picks_ms = 600;
-    c.demo.closed_ms = 300;
-    c.demo.reveal_ms = 300;
-    c.demo.seed = Some(7);
-    c
+        ..Config::loopback(SECRET)
+    }
 }
 
 /// Current Unix seconds.

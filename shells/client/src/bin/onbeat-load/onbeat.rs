@@ -18,7 +18,7 @@ const BATCH: usize = 32;
 async fn open(shared: &Shared) -> Result<(Writer, Reader), String> {
     let _permit = shared.connecting.acquire().await;
     let token = shared.token.as_deref().map(|t| (t, TokenPlacement::Query));
-    let socket: Socket = transport::connect(&shared.url, shared.codec, token)
+    let socket: Socket = transport::connect(&shared.url, shared.codec, token, None)
         .await
         .map_err(|e| e.to_string())?;
     let (mut writer, mut reader) = socket.split();
