@@ -41,12 +41,6 @@ fn config() -> Config {
     c.limits.queue_messages = QUEUE_MESSAGES;
     // Headroom for the frame around each payload: messages bind first.
     c.limits.queue_bytes = QUEUE_MESSAGES * (PAYLOAD + 256);
-    // One pull always empties a queue (with its control reserve): the
-    // driver pulls once per write batch and asks again only when a queue
-    // turns non-empty, so frames left past one batch wait until the queue
-    // overflows (see `a_burst_beyond_one_write_batch_reaches_its_reader`).
-    // Here only the stalled client's queue may overflow.
-    c.limits.write_batch_bytes = c.limits.queue_bytes + 16 * 1024;
     c.limits.publishes_per_sec = 100_000;
     c.limits.publishes_burst = 100_000;
     c.limits.frames_per_sec = 100_000;
@@ -312,8 +306,6 @@ fn a_stalled_subscriber_is_cut_off_alone_and_recovers_what_it_missed() {
 }
 
 #[test]
-#[ignore = "the server's hub driver pulls one write batch per wake-up and leaves \
-            the rest of a longer queue unasked for, until it overflows"]
 fn a_burst_beyond_one_write_batch_reaches_its_reader() {
     let mut config = Config::loopback(SECRET);
     config.limits.publishes_per_sec = 100_000;
@@ -340,6 +332,41 @@ fn a_burst_beyond_one_write_batch_reaches_its_reader() {
         assert_exact("the reader", &seen.offsets, &seen.seqs, 4 * burst);
         assert!(seen.disconnected.is_none(), "the reader was disconnected");
         drop(task);
+    });
+    server.shutdown();
+}
+
+#[test]
+fn a_subscriber_that_never_reads_again_is_dropped_once_its_close_times_out() {
+    let mut config = config();
+    config.limits.close_timeout_ms = 300;
+    let server = Server::start(config).unwrap();
+    let addr = server.local_addr();
+    smol::block_on(async {
+        let start = Instant::now();
+        let mut stalled = options(addr, "stalled", Codec::Json, 1);
+        stalled.recv_buffer = Some(RECV_BUFFER);
+        stalled.event_capacity = EVENT_CAPACITY;
+        let stalled = Client::connect(stalled);
+        let publisher = Arc::new(client(addr, "publisher", Codec::Json, 2));
+        subscribed(&stalled, TOPIC).await;
+        // Nobody reads `stalled`'s events, ever: its socket fills.
+        publish_until_cut(addr, &publisher, &[], start).await;
+        let open = "onbeat_connections_open ";
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while metric(addr, open).await > 1.0 {
+            assert!(
+                Instant::now() < deadline,
+                "the stalled connection is still held 3 s after its close"
+            );
+            smol::Timer::after(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            metric(addr, "onbeat_hub_pulled_unwritten ").await,
+            0.0,
+            "what the dropped writer held is off the gauge"
+        );
+        drop(stalled);
     });
     server.shutdown();
 }

@@ -130,6 +130,10 @@ pub struct LimitsConfig {
     pub hello_timeout_ms: u64,
     /// How long a session outlives its connection, resumable, in milliseconds.
     pub grace_ms: u64,
+    /// How long the server keeps writing to a connection it is closing (its
+    /// last frames and the close frame) before it drops it, in
+    /// milliseconds: a peer that stopped reading cannot hold it longer.
+    pub close_timeout_ms: u64,
 }
 
 impl Default for LimitsConfig {
@@ -151,6 +155,7 @@ impl Default for LimitsConfig {
             max_subscriptions: 64,
             hello_timeout_ms: 10_000,
             grace_ms: 30_000,
+            close_timeout_ms: 10_000,
         }
     }
 }
@@ -199,10 +204,32 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
+        let sections = sections();
         figment
-            .merge(Env::prefixed("ONBEAT_").split("__"))
+            .merge(Env::prefixed(ENV_PREFIX).split("__").filter(move |key| {
+                let section = section(key.as_str());
+                sections.iter().any(|s| s.eq_ignore_ascii_case(section))
+            }))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// `ONBEAT_*` environment variables that name no config section, so
+    /// that [`Config::load`] leaves them alone: the prefix is shared with
+    /// other tools (e.g. the simulator's `ONBEAT_TRACES`), and a variable
+    /// for something else must not stop the server. Worth a warning all the
+    /// same: it may be a misspelt setting.
+    pub fn foreign_env() -> Vec<String> {
+        let sections = sections();
+        std::env::vars_os()
+            .filter_map(|(key, _)| key.into_string().ok())
+            .filter(|key| {
+                key.strip_prefix(ENV_PREFIX).is_some_and(|rest| {
+                    let rest = rest.to_ascii_lowercase().replace("__", ".");
+                    !sections.iter().any(|s| s == section(&rest))
+                })
+            })
+            .collect()
     }
 
     /// Refuses what parses but must not be served: an empty `auth.secret`,
@@ -291,6 +318,23 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Environment variables starting with this override settings: `__`
+/// separates nested keys (`ONBEAT_AUTH__SECRET` is `auth.secret`).
+pub const ENV_PREFIX: &str = "ONBEAT_";
+
+/// The config's top-level keys.
+fn sections() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The top-level key of a figment key (`auth.secret` is in `auth`).
+fn section(key: &str) -> &str {
+    key.split('.').next().unwrap_or(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +420,23 @@ mod tests {
             assert_eq!(c.threads, 3);
             assert_eq!(c.limits.max_frame, 1024);
             assert_eq!(c.demo.seed, Some(7));
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn other_onbeat_variables_are_left_alone_and_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONBEAT_TRACES", "/somewhere");
+            jail.set_env("ONBEAT_DRAIN_MS", "250");
+            jail.set_env("ONBEAT_AUTH__SECRET", "s");
+            let c = Config::load(None).map_err(|e| *e)?;
+            assert_eq!((c.drain_ms, c.auth.secret.as_str()), (250, "s"));
+            assert_eq!(Config::foreign_env(), vec!["ONBEAT_TRACES".to_string()]);
+            // A misspelt key inside a section is still an error.
+            jail.set_env("ONBEAT_AUTH__SECRT", "s");
+            assert!(Config::load(None).is_err());
             Ok(())
         });
     }

@@ -86,8 +86,10 @@ impl Writer {
         }
     }
 
-    fn busy(&self) {
-        self.0.store(BUSY, Ordering::Release);
+    /// The hub's side, handing over a batch; `wanted` if it has more.
+    fn busy(&self, wanted: bool) {
+        self.0
+            .store(if wanted { WANTED } else { BUSY }, Ordering::Release);
     }
 
     /// The writer's side, after a batch: whether the hub is waiting to be
@@ -284,7 +286,11 @@ impl Driver {
         if self.hub.pull(conn, &mut self.pulled, self.batch_bytes) == 0 {
             return;
         }
-        c.mailbox.writer().busy();
+        // More than one batch was queued: no `Wake` comes for the rest (the
+        // queue does not become non-empty again), so the writer is to say
+        // when it is done with this one.
+        let more = self.hub.queued(conn).is_some_and(|(frames, _)| frames > 0);
+        c.mailbox.writer().busy(more);
         let mailbox = c.mailbox.clone();
         let batch = self.take_pulled();
         self.metrics.hub_pulled_unwritten.inc_by(batch.len() as i64);

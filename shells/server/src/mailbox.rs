@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
@@ -30,6 +30,9 @@ struct Inner {
     senders: AtomicUsize,
     /// Control bytes posted and not yet taken by the writer.
     control: AtomicUsize,
+    /// Whether a [`ToConn::Close`] was posted, and who waits to hear it.
+    closing: AtomicBool,
+    close_waker: AtomicWaker,
     writer: Writer,
 }
 
@@ -40,8 +43,9 @@ pub(crate) struct Mailbox(Arc<Inner>);
 /// The writer's end.
 pub(crate) struct Inbox(Arc<Inner>);
 
-/// The WebSocket layer's handle: posts control bytes, and does not keep the
-/// writer alive (it lives as long as the connection's reader).
+/// The connection's own handle: its WebSocket layer posts control bytes
+/// with it, and its task learns of a close; it does not keep the writer
+/// alive (it lives as long as the connection).
 pub(crate) struct Control(Arc<Inner>);
 
 /// A mailbox and its writer's end.
@@ -51,6 +55,8 @@ pub(crate) fn mailbox() -> (Mailbox, Inbox) {
         waker: AtomicWaker::new(),
         senders: AtomicUsize::new(1),
         control: AtomicUsize::new(0),
+        closing: AtomicBool::new(false),
+        close_waker: AtomicWaker::new(),
         writer: Writer::default(),
     });
     (Mailbox(inner.clone()), Inbox(inner))
@@ -58,11 +64,16 @@ pub(crate) fn mailbox() -> (Mailbox, Inbox) {
 
 impl Inner {
     fn push(&self, msg: ToConn) {
+        let close = matches!(msg, ToConn::Close { .. });
         self.queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push_back(msg);
         self.waker.wake();
+        if close {
+            self.closing.store(true, Ordering::Release);
+            self.close_waker.wake();
+        }
     }
 }
 
@@ -99,6 +110,23 @@ impl Drop for Mailbox {
 }
 
 impl Control {
+    /// Resolves once a [`ToConn::Close`] has been posted: from then on the
+    /// connection has a bounded time to end, whether or not its peer reads.
+    pub(crate) async fn closing(&self) {
+        poll_fn(|cx| {
+            if self.0.closing.load(Ordering::Acquire) {
+                return Poll::Ready(());
+            }
+            self.0.close_waker.register(cx.waker());
+            if self.0.closing.load(Ordering::Acquire) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
     /// Queues `bytes` (whole control frames) for the writer, unless
     /// [`CONTROL_LIMIT`] bytes are waiting already.
     pub(crate) fn post(&self, bytes: &[u8]) {
@@ -150,6 +178,18 @@ impl Inbox {
     /// Whether the writer has a batch in flight.
     pub(crate) fn writer(&self) -> &Writer {
         &self.0.writer
+    }
+
+    /// Empties the queue of a writer that gives up; how many frames it held.
+    pub(crate) fn discard(&self) -> usize {
+        let queue = std::mem::take(&mut *self.0.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        queue
+            .iter()
+            .map(|msg| match msg {
+                ToConn::Frames(frames) => frames.len(),
+                _ => 0,
+            })
+            .sum()
     }
 }
 

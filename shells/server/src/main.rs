@@ -117,6 +117,11 @@ fn serve(file: Option<PathBuf>, listen: Option<std::net::SocketAddr>, print: boo
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
+    for name in Config::foreign_env() {
+        if name != "ONBEAT_LOG" {
+            tracing::warn!(variable = %name, "names no config setting; ignored");
+        }
+    }
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(s) => s,
         Err(e) => {

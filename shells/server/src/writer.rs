@@ -25,6 +25,7 @@ use onbeat_core::dispatch::hub::{Codec, ConnId};
 
 use crate::driver::{ToConn, ToHub};
 use crate::mailbox::Inbox;
+use crate::metrics::Metrics;
 use crate::server::Shared;
 use crate::socket::Socket;
 use crate::ws::to_hub;
@@ -45,6 +46,9 @@ pub(crate) fn write_task(
     inbox: Inbox,
 ) -> impl Future<Output = ()> {
     async move {
+        // However the writer ends (cancelled included), what it was handed
+        // and never wrote comes off the gauge.
+        let _left = Left(&inbox, &shared.metrics);
         let opcode = OpCode::Data(match codec {
             Codec::Postcard => Data::Binary,
             _ => Data::Text,
@@ -54,9 +58,10 @@ pub(crate) fn write_task(
                 Some(ToConn::Frames(frames)) => {
                     let count = frames.len();
                     let bytes: usize = frames.iter().map(|f| f.len()).sum();
+                    let unwritten = Unwritten(&shared.metrics, count);
                     let result = write_frames(&socket, &frames, opcode).await;
                     drop(frames);
-                    shared.metrics.hub_pulled_unwritten.dec_by(count as i64);
+                    drop(unwritten);
                     if let Err(e) = result {
                         tracing::debug!(conn = conn.0, error = %e, "write failed");
                         return;
@@ -85,6 +90,25 @@ pub(crate) fn write_task(
                 None => return,
             }
         }
+    }
+}
+
+/// Frames pulled from the hub and not yet written, taken off the gauge when
+/// written, failed, or dropped with a writer that gave up on its peer.
+struct Unwritten<'a>(&'a Metrics, usize);
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        self.0.hub_pulled_unwritten.dec_by(self.1 as i64);
+    }
+}
+
+/// A writer's queue, emptied when the writer ends.
+struct Left<'a>(&'a Inbox, &'a Metrics);
+
+impl Drop for Left<'_> {
+    fn drop(&mut self) {
+        self.1.hub_pulled_unwritten.dec_by(self.0.discard() as i64);
     }
 }
 

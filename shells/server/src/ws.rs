@@ -24,7 +24,7 @@ use smol::channel::TrySendError;
 
 use crate::close;
 use crate::driver::{Connect, ToConn, ToHub};
-use crate::mailbox::{Mailbox, mailbox};
+use crate::mailbox::{Control, Mailbox, mailbox};
 use crate::rate::FrameBudget;
 use crate::server::Shared;
 use crate::socket::{ReadSide, Socket};
@@ -54,6 +54,8 @@ pub(crate) fn serve(
     shared.metrics.connections_open.inc();
     let (mailbox, inbox) = mailbox();
     let read_side = ReadSide::new(socket.clone(), mailbox.control());
+    let closing = mailbox.control();
+    let close_timeout = Duration::from_millis(shared.config.limits.close_timeout_ms);
     let connect = caps.map(|caps| {
         Box::new(Connect {
             conn,
@@ -87,7 +89,7 @@ pub(crate) fn serve(
             Ok(connect) => {
                 if to_hub(&shared, ToHub::Connect(connect)).await {
                     let reader = pin!(read(&mut stream, conn, codec, &shared, mailbox));
-                    both_or_linger(reader, writer).await;
+                    both_or_linger(reader, writer, &closing, close_timeout).await;
                 } else {
                     drop(mailbox);
                     writer.cancel().await;
@@ -105,7 +107,7 @@ pub(crate) fn serve(
                     last: Some(last),
                 });
                 drop(mailbox);
-                both_or_linger(pin!(drain(&mut stream)), writer).await;
+                both_or_linger(pin!(drain(&mut stream)), writer, &closing, close_timeout).await;
             }
         }
         shared.metrics.connections_open.dec();
@@ -130,46 +132,84 @@ pub(crate) fn to_hub<'a>(shared: &'a Shared, msg: ToHub) -> impl Future<Output =
     }
 }
 
+/// Which side of a connection [`both_or_linger`] saw end first.
+enum Ended {
+    Reader,
+    Writer,
+    /// Neither, but a close was posted to the writer.
+    Closing,
+}
+
 /// Runs a connection's reader and its writer task until both end; once one
 /// has, the other gets [`CLOSE_LINGER`] to finish (the writer its last
 /// frames and the close, the reader the peer's close reply), and is then
-/// cancelled. The reader is pinned by the caller: taken by value, it would
+/// cancelled. Once a close is posted, the writer has `close_timeout` to
+/// write what is left and the close: a peer that stopped reading would
+/// otherwise hold its connection, and what is stuck in its socket buffer,
+/// for ever. The reader is pinned by the caller: taken by value, it would
 /// be stored twice in this future.
-async fn both_or_linger<R>(mut reader: Pin<&mut R>, mut writer: Task<()>)
-where
+async fn both_or_linger<R>(
+    mut reader: Pin<&mut R>,
+    mut writer: Task<()>,
+    closing: &Control,
+    close_timeout: Duration,
+) where
     R: Future<Output = ()>,
 {
-    let written = smol::future::or(
+    let first = smol::future::or(
         async {
             reader.as_mut().await;
-            false
+            Ended::Reader
         },
-        async {
-            (&mut writer).await;
-            true
-        },
+        smol::future::or(
+            async {
+                (&mut writer).await;
+                Ended::Writer
+            },
+            async {
+                closing.closing().await;
+                Ended::Closing
+            },
+        ),
     )
     .await;
-    Box::pin(linger(reader, writer, written)).await
+    Box::pin(linger(reader, writer, first, close_timeout)).await
 }
 
-/// What [`both_or_linger`] does once one side has ended; boxed, so that
-/// only closing connections pay for its timers.
-async fn linger<R>(reader: Pin<&mut R>, writer: Task<()>, written: bool)
+/// What [`both_or_linger`] does once one side has ended or a close was
+/// posted; boxed, so that only closing connections pay for its timers.
+async fn linger<R>(reader: Pin<&mut R>, mut writer: Task<()>, first: Ended, close_timeout: Duration)
 where
     R: Future<Output = ()>,
 {
-    let rest = async {
-        if written {
-            reader.await;
-        } else {
-            writer.await;
+    match first {
+        Ended::Writer => {
+            within(reader, CLOSE_LINGER).await;
         }
-    };
-    let linger = async {
-        smol::Timer::after(CLOSE_LINGER).await;
-    };
-    smol::future::or(rest, linger).await;
+        Ended::Reader => {
+            within(writer, CLOSE_LINGER).await;
+        }
+        Ended::Closing => {
+            if within(&mut writer, close_timeout).await {
+                within(reader, CLOSE_LINGER).await;
+            }
+        }
+    }
+}
+
+/// Whether `side` ended within `time`.
+async fn within(side: impl Future<Output = ()>, time: Duration) -> bool {
+    smol::future::or(
+        async {
+            side.await;
+            true
+        },
+        async {
+            smol::Timer::after(time).await;
+            false
+        },
+    )
+    .await
 }
 
 /// Forwards data frames to the hub until the peer closes or breaks a rule.
