@@ -224,15 +224,22 @@ async fn read_stalled(stalled: &Client, total: u64) -> (Seen, Option<u64>, Vec<E
     (seen, cut, others)
 }
 
+/// A client whose socket takes little before the server must hold back,
+/// and which buffers few events before it stops reading its socket.
+fn stalled_options(addr: SocketAddr) -> onbeat_client::Options {
+    let mut stalled = options(addr, "stalled", Codec::Json, 1);
+    stalled.recv_buffer = Some(RECV_BUFFER);
+    stalled.event_capacity = EVENT_CAPACITY;
+    stalled
+}
+
 #[test]
 fn a_stalled_subscriber_is_cut_off_alone_and_recovers_what_it_missed() {
     let server = Server::start(config()).unwrap();
     let addr = server.local_addr();
     smol::block_on(async {
         let start = Instant::now();
-        let mut stalled = options(addr, "stalled", Codec::Json, 1);
-        stalled.recv_buffer = Some(RECV_BUFFER);
-        stalled.event_capacity = EVENT_CAPACITY;
+        let mut stalled = stalled_options(addr);
         // No clock pings while it catches up on the cut connection: the
         // server drops a closed connection 1 s after its close frame enters
         // the socket's buffer, and data arriving after that resets it,
@@ -344,10 +351,7 @@ fn a_subscriber_that_never_reads_again_is_dropped_once_its_close_times_out() {
     let addr = server.local_addr();
     smol::block_on(async {
         let start = Instant::now();
-        let mut stalled = options(addr, "stalled", Codec::Json, 1);
-        stalled.recv_buffer = Some(RECV_BUFFER);
-        stalled.event_capacity = EVENT_CAPACITY;
-        let stalled = Client::connect(stalled);
+        let stalled = Client::connect(stalled_options(addr));
         let publisher = Arc::new(client(addr, "publisher", Codec::Json, 2));
         subscribed(&stalled, TOPIC).await;
         // Nobody reads `stalled`'s events, ever: its socket fills.
