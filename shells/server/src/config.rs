@@ -131,8 +131,9 @@ pub struct LimitsConfig {
     /// How long a session outlives its connection, resumable, in milliseconds.
     pub grace_ms: u64,
     /// How long the server keeps writing to a connection it is closing (its
-    /// last frames and the close frame) before it drops it, in
-    /// milliseconds: a peer that stopped reading cannot hold it longer.
+    /// last frames and the close frame) before it drops it, and then waits
+    /// for the peer's close reply, in milliseconds: a peer that stopped
+    /// reading cannot hold it longer.
     pub close_timeout_ms: u64,
 }
 

@@ -30,7 +30,8 @@ use crate::server::Shared;
 use crate::socket::{ReadSide, Socket};
 use crate::writer;
 
-/// How long a closing connection waits for the peer's close reply.
+/// How long a connection whose reader has ended gives its writer to write
+/// what it has left.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// Serves one upgraded connection until it ends: `socket`, with `early`
@@ -141,13 +142,21 @@ enum Ended {
 }
 
 /// Runs a connection's reader and its writer task until both end; once one
-/// has, the other gets [`CLOSE_LINGER`] to finish (the writer its last
-/// frames and the close, the reader the peer's close reply), and is then
-/// cancelled. Once a close is posted, the writer has `close_timeout` to
-/// write what is left and the close: a peer that stopped reading would
-/// otherwise hold its connection, and what is stuck in its socket buffer,
-/// for ever. The reader is pinned by the caller: taken by value, it would
-/// be stored twice in this future.
+/// has, the other gets a bounded time to finish, and is then cancelled.
+///
+/// - The reader ended (the peer closed or broke a rule): the writer gets
+///   [`CLOSE_LINGER`] for its last frames and the close.
+/// - A close was posted: the writer gets `close_timeout` to write what is
+///   left and the close. A peer that stopped reading would otherwise hold
+///   its connection, and what is stuck in its socket buffer, for ever.
+/// - The writer is done: the reader reads on, for up to `close_timeout`,
+///   until the peer's close reply. Dropping a socket with unread data in it
+///   sends a reset, and a reset makes the peer discard what it has not read
+///   yet, the close frame included; a peer still reading megabytes of
+///   backlog needs more than a moment.
+///
+/// The reader is pinned by the caller: taken by value, it would be stored
+/// twice in this future.
 async fn both_or_linger<R>(
     mut reader: Pin<&mut R>,
     mut writer: Task<()>,
@@ -184,14 +193,40 @@ where
 {
     match first {
         Ended::Writer => {
-            within(reader, CLOSE_LINGER).await;
+            within(reader, close_timeout).await;
         }
         Ended::Reader => {
             within(writer, CLOSE_LINGER).await;
         }
         Ended::Closing => {
-            if within(&mut writer, close_timeout).await {
-                within(reader, CLOSE_LINGER).await;
+            // The reader reads on meanwhile: what the peer sends must not
+            // pile up unread while the writer waits for it to read.
+            let mut reader = reader;
+            let first = smol::future::or(
+                async {
+                    (&mut writer).await;
+                    Some(Ended::Writer)
+                },
+                smol::future::or(
+                    async {
+                        reader.as_mut().await;
+                        Some(Ended::Reader)
+                    },
+                    async {
+                        smol::Timer::after(close_timeout).await;
+                        None
+                    },
+                ),
+            )
+            .await;
+            match first {
+                Some(Ended::Writer) => {
+                    within(reader, close_timeout).await;
+                }
+                Some(_) => {
+                    within(writer, CLOSE_LINGER).await;
+                }
+                None => {}
             }
         }
     }
