@@ -2,20 +2,23 @@
 //! by its own timer, on the first executor thread (see [`crate::server`]).
 //!
 //! Connections never touch the hub. Their reader tasks send [`ToHub`]
-//! messages over one channel; the hub answers each connection through its
-//! [`Mailbox`] with [`ToConn`]. A connection has at most one batch in flight: the
-//! hub pulls a batch (up to `write_batch_bytes`) when the connection's queue
-//! wakes and its writer is idle, the writer writes it with one flush, and
-//! only then is the next batch pulled. The writer says [`ToHub::Written`]
-//! only when the hub found it busy meanwhile (see [`Writer`]), so a quiet
-//! connection costs one message per batch, not two. Frames that
-//! arrive meanwhile wait in the hub's bounded queue, which is what makes a
-//! slow reader a slow consumer instead of unbounded memory in the shell, and
-//! what coalesces a burst into one write.
+//! messages over one channel. A connection has at most one batch in
+//! flight: when its queue wakes and nobody is writing to its socket, the
+//! hub takes the turn (see [`crate::turn`]), pulls a batch (up to
+//! `write_batch_bytes`) and writes it at the end of the pass, straight to
+//! the socket (see [`crate::direct`]); only then is the next batch pulled.
+//! What the socket does not take at once goes to the connection's writer
+//! task through its [`Mailbox`], as do closes. Whoever finds the hub wanted
+//! the turn meanwhile says [`ToHub::Written`], so a quiet connection costs
+//! no message at all. Frames that arrive meanwhile wait in the hub's
+//! bounded queue, which is what makes a slow reader a slow consumer
+//! instead of unbounded memory in the shell, and what coalesces a burst
+//! into one write.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+
+use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 use bytes::Bytes;
 use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame, Hub, HubOutput};
@@ -24,9 +27,11 @@ use smol::channel::Receiver;
 
 use crate::clock::ServerClock;
 use crate::close;
+use crate::direct::{Job, Pool};
 use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
 use crate::outbox::Posting;
+use crate::socket::Socket;
 
 /// A message from a connection to the hub.
 pub(crate) enum ToHub {
@@ -51,58 +56,16 @@ pub(crate) struct Connect {
     pub(crate) caps: Capabilities,
     pub(crate) codec: Codec,
     pub(crate) mailbox: Mailbox,
+    pub(crate) socket: Socket,
 }
 
-/// Whether a connection's writer has a batch in flight, shared by the hub
-/// thread and the writer without a message each way.
-#[derive(Default)]
-pub(crate) struct Writer(AtomicU8);
-
-const IDLE: u8 = 0;
-const BUSY: u8 = 1;
-/// Busy, and the hub has frames waiting for it.
-const WANTED: u8 = 2;
-
-impl Writer {
-    /// The hub's side: whether the writer may be given a batch now; if not,
-    /// notes that the hub wants to hear when it may.
-    fn ready(&self) -> bool {
-        let mut seen = self.0.load(Ordering::Acquire);
-        loop {
-            match seen {
-                IDLE => return true,
-                WANTED => return false,
-                _ => {
-                    match self
-                        .0
-                        .compare_exchange(BUSY, WANTED, Ordering::AcqRel, Ordering::Acquire)
-                    {
-                        Ok(_) => return false,
-                        // The writer finished in between.
-                        Err(now) => seen = now,
-                    }
-                }
-            }
-        }
-    }
-
-    /// The hub's side, handing over a batch; `wanted` if it has more.
-    fn busy(&self, wanted: bool) {
-        self.0
-            .store(if wanted { WANTED } else { BUSY }, Ordering::Release);
-    }
-
-    /// The writer's side, after a batch: whether the hub is waiting to be
-    /// told ([`ToHub::Written`]).
-    pub(crate) fn done(&self) -> bool {
-        self.0.swap(IDLE, Ordering::AcqRel) == WANTED
-    }
-}
-
-/// A message from the hub to one connection's writer.
+/// A message for one connection's writer task.
 pub(crate) enum ToConn {
-    /// Frames to write, in one go, then call [`Writer::done`].
+    /// Frames to write once it has the turn (see [`crate::turn`]).
     Frames(Vec<Frame>),
+    /// The rest of a batch a direct writer could not finish, from byte
+    /// `skip` on (headers included), with the turn.
+    Handed { frames: Vec<Frame>, skip: usize },
     /// Whole control frames from the connection's WebSocket layer (see
     /// [`crate::socket`]).
     Control(Vec<u8>),
@@ -117,6 +80,15 @@ pub(crate) enum ToConn {
 struct Conn {
     mailbox: Mailbox,
     codec: Codec,
+    socket: Socket,
+}
+
+/// The WebSocket frame type of a codec's frames.
+fn opcode(codec: Codec) -> OpCode {
+    OpCode::Data(match codec {
+        Codec::Postcard => Data::Binary,
+        _ => Data::Text,
+    })
 }
 
 /// Owns the hub and everything only the hub task touches.
@@ -129,6 +101,11 @@ pub(crate) struct Driver {
     posting: Posting,
     /// What [`Hub::pull`] fills, reused.
     pulled: Vec<Frame>,
+    /// The batches of this pass, written at its end.
+    jobs: Vec<Job>,
+    /// Connections the hub has more for once their batch is written.
+    again: Vec<ConnId>,
+    pool: Pool,
     shutting_down: bool,
 }
 
@@ -139,6 +116,7 @@ impl Driver {
         metrics: Arc<Metrics>,
         batch_bytes: usize,
         posting: Posting,
+        pool: Pool,
     ) -> Self {
         Driver {
             hub,
@@ -148,6 +126,9 @@ impl Driver {
             conns: HashMap::new(),
             posting,
             pulled: Vec::new(),
+            jobs: Vec::new(),
+            again: Vec::new(),
+            pool,
             shutting_down: false,
         }
     }
@@ -180,7 +161,7 @@ impl Driver {
             // the outputs again, so a burst costs one pass.
             for _ in 0..256 {
                 match next.take() {
-                    Some(Ok(ToHub::Stop)) | Some(Err(_)) => return self.posting.post(),
+                    Some(Ok(ToHub::Stop)) | Some(Err(_)) => return self.finish(),
                     Some(Ok(m)) => self.on_message(m),
                     None => {}
                 }
@@ -191,7 +172,7 @@ impl Driver {
             }
             if let Some(m) = next {
                 match m {
-                    Ok(ToHub::Stop) | Err(_) => return self.posting.post(),
+                    Ok(ToHub::Stop) | Err(_) => return self.finish(),
                     Ok(m) => self.on_message(m),
                 }
             }
@@ -200,6 +181,7 @@ impl Driver {
                 self.hub.handle_timeout(now);
             }
             self.drain_outputs();
+            self.write();
             self.posting.post();
             self.metrics
                 .hub_sessions
@@ -220,6 +202,7 @@ impl Driver {
                     caps,
                     codec,
                     mailbox,
+                    socket,
                 } = *connect;
                 if self.shutting_down {
                     let last =
@@ -242,7 +225,14 @@ impl Driver {
                     );
                     return;
                 }
-                self.conns.insert(conn, Conn { mailbox, codec });
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        mailbox,
+                        codec,
+                        socket,
+                    },
+                );
             }
             ToHub::Frame { conn, data } => {
                 if let Err(e) = self.hub.handle_frame(conn, &data, now) {
@@ -275,26 +265,57 @@ impl Driver {
         }
     }
 
-    /// Gives an idle writer its next batch, if the hub has one.
+    /// Takes the turn to write to `conn` and its next batch, if the hub
+    /// has one; it is written at the end of the pass (see [`Pool`]).
     fn send_batch(&mut self, conn: ConnId) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        if !c.mailbox.writer().ready() {
+        if !c.mailbox.turn().claim() {
             return;
         }
         if self.hub.pull(conn, &mut self.pulled, self.batch_bytes) == 0 {
+            if c.mailbox.turn().release().waiting {
+                c.mailbox.wake();
+            }
             return;
         }
         // More than one batch was queued: no `Wake` comes for the rest (the
-        // queue does not become non-empty again), so the writer is to say
-        // when it is done with this one.
-        let more = self.hub.queued(conn).is_some_and(|(frames, _)| frames > 0);
-        c.mailbox.writer().busy(more);
-        let mailbox = c.mailbox.clone();
-        let batch = self.take_pulled();
-        self.metrics.hub_pulled_unwritten.inc_by(batch.len() as i64);
-        self.posting.push(&mailbox, ToConn::Frames(batch));
+        // queue does not become non-empty again), so whoever writes this one
+        // is to say when it is done.
+        if self.hub.queued(conn).is_some_and(|(frames, _)| frames > 0) {
+            c.mailbox.turn().want_more();
+        }
+        let job = Job {
+            conn,
+            mailbox: c.mailbox.clone(),
+            socket: c.socket.clone(),
+            opcode: opcode(c.codec),
+            frames: self.take_pulled(),
+        };
+        self.metrics
+            .hub_pulled_unwritten
+            .inc_by(job.frames.len() as i64);
+        self.jobs.push(job);
+    }
+
+    /// Writes the pass's batches, and the next batches of connections that
+    /// took the last one whole, until none is left.
+    fn write(&mut self) {
+        while !self.jobs.is_empty() {
+            self.pool.write(&mut self.jobs, &mut self.again);
+            let mut again = std::mem::take(&mut self.again);
+            for conn in again.drain(..) {
+                self.send_batch(conn);
+            }
+            self.again = again;
+        }
+    }
+
+    /// The last pass: what it pulled is written and what it posted leaves.
+    fn finish(&mut self) {
+        self.write();
+        self.posting.post();
     }
 
     /// The frames pulled so far, in a vector of their own.

@@ -23,6 +23,7 @@ pub mod close;
 pub mod config;
 pub mod demo;
 pub mod demo_token;
+mod direct;
 mod driver;
 mod http;
 mod mailbox;
@@ -31,6 +32,9 @@ mod outbox;
 pub mod rate;
 mod server;
 mod socket;
+#[cfg(test)]
+mod test_io;
+mod turn;
 mod writer;
 mod ws;
 

@@ -1,5 +1,5 @@
-//! How the hub reaches one connection's writer: a small queue of
-//! [`ToConn`] messages with one waker, and the writer's busy flag. The
+//! How the hub reaches one connection's writer task: a small queue of
+//! [`ToConn`] messages with one waker, and the [`Turn`] to write. The
 //! connection's WebSocket layer posts to the same queue through a
 //! [`Control`] handle (see [`crate::socket`]).
 //!
@@ -15,7 +15,10 @@ use std::task::Poll;
 
 use futures_util::task::AtomicWaker;
 
-use crate::driver::{ToConn, Writer};
+use onbeat_core::dispatch::hub::Frame;
+
+use crate::driver::ToConn;
+use crate::turn::{Asked, Turn};
 
 /// The most control bytes (pongs, a close reply) waiting for the writer.
 /// Past it, a peer that pings without reading has its pongs dropped (RFC
@@ -33,7 +36,10 @@ struct Inner {
     /// Whether a [`ToConn::Close`] was posted, and who waits to hear it.
     closing: AtomicBool,
     close_waker: AtomicWaker,
-    writer: Writer,
+    /// Set once the writer task has given up: what is handed over after
+    /// that is nobody's to write.
+    gone: AtomicBool,
+    turn: Turn,
 }
 
 /// A handle that posts to one connection's writer; the writer ends once
@@ -57,7 +63,8 @@ pub(crate) fn mailbox() -> (Mailbox, Inbox) {
         control: AtomicUsize::new(0),
         closing: AtomicBool::new(false),
         close_waker: AtomicWaker::new(),
-        writer: Writer::default(),
+        gone: AtomicBool::new(false),
+        turn: Turn::default(),
     });
     (Mailbox(inner.clone()), Inbox(inner))
 }
@@ -88,9 +95,33 @@ impl Mailbox {
         Control(self.0.clone())
     }
 
-    /// Whether the writer has a batch in flight.
-    pub(crate) fn writer(&self) -> &Writer {
-        &self.0.writer
+    /// Whose turn it is to write to the socket.
+    pub(crate) fn turn(&self) -> &Turn {
+        &self.0.turn
+    }
+
+    /// A direct writer that could not write all of `frames` (the first
+    /// `skip` bytes of the batch went out) hands the rest and the turn to
+    /// the writer task. If that task has given up, the frames are dropped:
+    /// `Err` with how many.
+    pub(crate) fn hand_over(&self, frames: Vec<Frame>, skip: usize) -> Result<(), usize> {
+        {
+            let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if self.0.gone.load(Ordering::Acquire) {
+                return Err(frames.len());
+            }
+            // First: the rest of a frame partly written goes before
+            // anything else on the stream.
+            queue.push_front(ToConn::Handed { frames, skip });
+        }
+        self.0.turn.hand_over();
+        self.0.waker.wake();
+        Ok(())
+    }
+
+    /// Wakes the writer task (waiting for the turn).
+    pub(crate) fn wake(&self) {
+        self.0.waker.wake();
     }
 }
 
@@ -175,18 +206,45 @@ impl Inbox {
         .await
     }
 
-    /// Whether the writer has a batch in flight.
-    pub(crate) fn writer(&self) -> &Writer {
-        &self.0.writer
+    /// Whose turn it is to write to the socket.
+    pub(crate) fn turn(&self) -> &Turn {
+        &self.0.turn
     }
 
-    /// Empties the queue of a writer that gives up; how many frames it held.
+    /// Waits for the turn to write: [`Asked::Taken`] or
+    /// [`Asked::HandedOver`].
+    pub(crate) async fn my_turn(&self) -> Asked {
+        poll_fn(|cx| {
+            // Registered first: a release in between finds the new waker.
+            self.0.waker.register(cx.waker());
+            match self.0.turn.ask() {
+                Asked::Wait => Poll::Pending,
+                asked => Poll::Ready(asked),
+            }
+        })
+        .await
+    }
+
+    /// Puts `msg` back second in the queue, behind the rest of a batch
+    /// handed over meanwhile.
+    pub(crate) fn put_back(&self, msg: ToConn) {
+        let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let at = queue.len().min(1);
+        queue.insert(at, msg);
+    }
+
+    /// Empties the queue of a writer that gives up, and refuses what is
+    /// handed over later; how many frames the queue held.
     pub(crate) fn discard(&self) -> usize {
-        let queue = std::mem::take(&mut *self.0.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        let queue = {
+            let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+            self.0.gone.store(true, Ordering::Release);
+            std::mem::take(&mut *queue)
+        };
         queue
             .iter()
             .map(|msg| match msg {
-                ToConn::Frames(frames) => frames.len(),
+                ToConn::Frames(frames) | ToConn::Handed { frames, .. } => frames.len(),
                 _ => 0,
             })
             .sum()

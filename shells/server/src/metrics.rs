@@ -33,6 +33,9 @@ pub struct Metrics {
     pub bytes_out: Counter,
     /// Socket writes (flushes); frames_out / writes is the coalescing factor.
     pub writes: Counter,
+    /// Batches the hub's side began and the socket did not take at once,
+    /// finished by the connection's writer once the socket took more.
+    pub writes_handed_over: Counter,
     /// `error` frames sent, by code.
     pub errors: Family<Reason, Counter>,
     /// Connections closed, by reason.
@@ -82,6 +85,11 @@ impl Metrics {
         r.register("frames_out", "Messages sent", self.frames_out.clone());
         r.register("bytes_out", "Bytes sent", self.bytes_out.clone());
         r.register("writes", "Coalesced socket writes", self.writes.clone());
+        r.register(
+            "writes_handed_over",
+            "Batches left to the connection's writer to finish",
+            self.writes_handed_over.clone(),
+        );
         r.register("errors", "Error frames sent by code", self.errors.clone());
         r.register(
             "closes",

@@ -25,6 +25,7 @@ use smol_hyper::rt::FuturesIo;
 
 use crate::clock::ServerClock;
 use crate::config::Config;
+use crate::direct::Pool;
 use crate::driver::{Driver, ToHub};
 use crate::metrics::Metrics;
 use crate::{demo, http};
@@ -56,6 +57,24 @@ impl Shared {
         // "viewer-" and a u64 fit a member name (64 bytes).
         let user = MemberId::try_from(format!("viewer-{n}").as_str()).expect("short name");
         Ok(Capabilities::new(user).subscribe(&format!("{}/*", demo::ROOM)))
+    }
+}
+
+#[cfg(test)]
+impl Shared {
+    /// What a connection's tasks share, with `hub` in place of the hub's
+    /// channel, for tests of one connection's parts.
+    pub(crate) fn for_tests(hub: Sender<ToHub>) -> Arc<Shared> {
+        Arc::new(Shared {
+            config: Config::loopback("test-secret"),
+            clock: ServerClock::start(),
+            metrics: Arc::new(Metrics::default()),
+            hub,
+            executor: Weak::new(),
+            draining: AtomicBool::new(false),
+            next_conn: AtomicU64::new(1),
+            next_anonymous: AtomicU64::new(1),
+        })
     }
 }
 
@@ -97,6 +116,13 @@ impl Server {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        // Weak: the hub ends when every connection's sender is gone.
+        let pool = Pool::new(
+            Arc::downgrade(&executor),
+            threads,
+            hub_tx.downgrade(),
+            metrics.clone(),
+        );
         let (stop_io, stopped) = smol::channel::bounded::<()>(1);
         let (hub_done_tx, hub_done) = std::sync::mpsc::channel::<()>();
         // The hub runs as a task of the first executor thread, beside
@@ -114,7 +140,7 @@ impl Server {
             let failed = opened.is_err();
             let _ = ready_tx.send(opened);
             (!failed).then(|| {
-                let driver = Driver::new(hub, clock, hub_metrics, batch_bytes, posting);
+                let driver = Driver::new(hub, clock, hub_metrics, batch_bytes, posting, pool);
                 async move {
                     driver.run(hub_rx).await;
                     let _ = hub_done_tx.send(());

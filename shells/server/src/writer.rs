@@ -21,13 +21,14 @@ use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use async_tungstenite::tungstenite::protocol::frame::{Frame as WsFrame, FrameHeader};
 use bytes::Bytes;
-use onbeat_core::dispatch::hub::{Codec, ConnId};
+use onbeat_core::dispatch::hub::{Codec, ConnId, Frame};
 
 use crate::driver::{ToConn, ToHub};
 use crate::mailbox::Inbox;
 use crate::metrics::Metrics;
 use crate::server::Shared;
 use crate::socket::Socket;
+use crate::turn::Asked;
 use crate::ws::to_hub;
 
 /// Frames gathered into one `sendmsg`: two slices each, within Linux's
@@ -54,32 +55,22 @@ pub(crate) fn write_task(
             _ => Data::Text,
         });
         loop {
-            match inbox.recv().await {
-                Some(ToConn::Frames(frames)) => {
-                    let count = frames.len();
-                    let bytes: usize = frames.iter().map(|f| f.len()).sum();
-                    let unwritten = Unwritten(&shared.metrics, count);
-                    let result = write_frames(&socket, &frames, opcode).await;
-                    drop(frames);
-                    drop(unwritten);
-                    if let Err(e) = result {
-                        tracing::debug!(conn = conn.0, error = %e, "write failed");
-                        return;
-                    }
-                    shared.metrics.frames_out.inc_by(count as u64);
-                    shared.metrics.bytes_out.inc_by(bytes as u64);
-                    shared.metrics.writes.inc();
-                    if inbox.writer().done() && !to_hub(&shared, ToHub::Written { conn }).await {
-                        return;
-                    }
+            let Some(msg) = inbox.recv().await else {
+                return;
+            };
+            // Anything but the rest of a direct write waits for the turn;
+            // when that comes with such a rest, the rest goes first.
+            if !matches!(msg, ToConn::Handed { .. }) && inbox.my_turn().await == Asked::HandedOver {
+                inbox.put_back(msg);
+                continue;
+            }
+            let result = match msg {
+                ToConn::Frames(frames) => write_counted(&socket, frames, 0, opcode, &shared).await,
+                ToConn::Handed { frames, skip } => {
+                    write_counted(&socket, frames, skip, opcode, &shared).await
                 }
-                Some(ToConn::Control(bytes)) => {
-                    if let Err(e) = write_raw(&socket, &bytes).await {
-                        tracing::debug!(conn = conn.0, error = %e, "write failed");
-                        return;
-                    }
-                }
-                Some(ToConn::Close { code, reason, last }) => {
+                ToConn::Control(bytes) => write_raw(&socket, &bytes).await,
+                ToConn::Close { code, reason, last } => {
                     // Boxed: only a closing connection needs room for it.
                     let closing = Box::pin(write_close(&socket, opcode, code, reason, last));
                     if let Err(e) = closing.await {
@@ -87,10 +78,35 @@ pub(crate) fn write_task(
                     }
                     return;
                 }
-                None => return,
+            };
+            if let Err(e) = result {
+                tracing::debug!(conn = conn.0, error = %e, "write failed");
+                return;
+            }
+            if inbox.turn().done() && !to_hub(&shared, ToHub::Written { conn }).await {
+                return;
             }
         }
     }
+}
+
+/// Writes a batch from byte `skip` on (headers included) and counts it.
+async fn write_counted(
+    socket: &Socket,
+    frames: Vec<Frame>,
+    skip: usize,
+    opcode: OpCode,
+    shared: &Shared,
+) -> io::Result<()> {
+    let count = frames.len();
+    let bytes: usize = frames.iter().map(|f| f.len()).sum();
+    let unwritten = Unwritten(&shared.metrics, count);
+    write_frames(socket, &frames, opcode, skip).await?;
+    drop(unwritten);
+    shared.metrics.frames_out.inc_by(count as u64);
+    shared.metrics.bytes_out.inc_by(bytes as u64);
+    shared.metrics.writes.inc();
+    Ok(())
 }
 
 /// Frames pulled from the hub and not yet written, taken off the gauge when
@@ -123,7 +139,7 @@ async fn write_close(
     last: Option<Bytes>,
 ) -> io::Result<()> {
     if let Some(last) = last {
-        write_frames(socket, &[last], opcode).await?;
+        write_frames(socket, &[last], opcode, 0).await?;
     }
     let mut close = Vec::new();
     WsFrame::close(Some(CloseFrame {
@@ -150,17 +166,24 @@ async fn write_raw(socket: &Socket, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes each of `frames` as one final data frame of type `opcode`.
+/// The bytes `frames` take on the stream, headers included.
+pub(crate) fn batch_len<P: AsRef<[u8]>>(frames: &[P]) -> usize {
+    frames
+        .iter()
+        .map(|f| header_len(f.as_ref().len()) + f.as_ref().len())
+        .sum()
+}
+
+/// Writes each of `frames` as one final data frame of type `opcode`, from
+/// byte `skip` of the batch on.
 async fn write_frames<P: AsRef<[u8]>>(
     socket: &Socket,
     frames: &[P],
     opcode: OpCode,
+    skip: usize,
 ) -> io::Result<()> {
-    let total: usize = frames
-        .iter()
-        .map(|f| header_len(f.as_ref().len()) + f.as_ref().len())
-        .sum();
-    let mut written = 0;
+    let total = batch_len(frames);
+    let mut written = skip;
     while written < total {
         socket
             .write_with(|s| {
@@ -174,7 +197,7 @@ async fn write_frames<P: AsRef<[u8]>>(
 
 /// One `sendmsg` of the frames from byte `skip` of the batch on (headers
 /// included), up to [`GATHER`] frames; how many bytes the socket took.
-fn write_some<P: AsRef<[u8]>>(
+pub(crate) fn write_some<P: AsRef<[u8]>>(
     socket: &TcpStream,
     frames: &[P],
     opcode: OpCode,
@@ -276,43 +299,8 @@ fn header_len(len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Cursor, Read};
-
-    /// A socket pair: the writer's side, registered with the reactor, and a
-    /// plain blocking reader.
-    fn pair() -> (Socket, TcpStream) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        (Arc::new(smol::Async::new(server).unwrap()), client)
-    }
-
-    /// Parses frames with tungstenite until `count` have been read.
-    fn read_frames(client: &mut TcpStream, count: usize) -> Vec<(OpCode, Vec<u8>)> {
-        let mut data = Vec::new();
-        let mut out = Vec::new();
-        let mut buf = [0u8; 65536];
-        while out.len() < count {
-            let n = client.read(&mut buf).unwrap();
-            assert!(n > 0, "socket closed after {} frames", out.len());
-            data.extend_from_slice(&buf[..n]);
-            loop {
-                let mut cursor = Cursor::new(&data);
-                let Some((head, len)) = FrameHeader::parse(&mut cursor).unwrap() else {
-                    break;
-                };
-                let start = cursor.position() as usize;
-                let end = start + len as usize;
-                if data.len() < end {
-                    break;
-                }
-                assert!(head.is_final && head.mask.is_none());
-                out.push((head.opcode, data[start..end].to_vec()));
-                data.drain(..end);
-            }
-        }
-        out
-    }
+    use crate::test_io::{pair, read_frames};
+    use std::io::Read;
 
     #[test]
     fn a_batch_larger_than_one_gather_arrives_whole_and_in_order() {
@@ -324,7 +312,7 @@ mod tests {
             .collect();
         let opcode = OpCode::Data(Data::Binary);
         let reading = std::thread::spawn(move || read_frames(&mut client, 1300));
-        smol::block_on(write_frames(&socket, &frames, opcode)).unwrap();
+        smol::block_on(write_frames(&socket, &frames, opcode, 0)).unwrap();
         let got = reading.join().unwrap();
         assert_eq!(got.len(), frames.len());
         for ((op, data), sent) in got.iter().zip(&frames) {

@@ -63,6 +63,7 @@ pub(crate) fn serve(
             caps,
             codec,
             mailbox: mailbox.clone(),
+            socket: socket.clone(),
         })
     });
     async move {

@@ -68,6 +68,14 @@ impl Frame {
     }
 }
 
+/// Bytes already encoded as one server message, e.g. by a shell writing
+/// messages of its own beside the hub's.
+impl From<alloc::vec::Vec<u8>> for Frame {
+    fn from(bytes: alloc::vec::Vec<u8>) -> Frame {
+        Frame(Arc::from(bytes))
+    }
+}
+
 impl Deref for Frame {
     type Target = [u8];
     fn deref(&self) -> &[u8] {

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::io;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::WebSocketStream;
@@ -46,6 +47,9 @@ pub struct Open<'a> {
     pub token: Option<&'a str>,
     pub postcard: bool,
     pub origin: Option<&'a str>,
+    /// The client socket's receive buffer (`SO_RCVBUF`), set before it
+    /// connects so that the window it offers stays small.
+    pub recv_buffer: Option<usize>,
 }
 
 pub type Ws = WebSocketStream<TcpStream>;
@@ -69,7 +73,17 @@ pub async fn open(server: &Server, how: Open<'_>) -> Result<Ws, WsError> {
         req.headers_mut()
             .insert("origin", HeaderValue::from_str(origin).unwrap());
     }
-    let tcp = TcpStream::connect(addr).await?;
+    let tcp = match how.recv_buffer {
+        None => TcpStream::connect(addr).await?,
+        Some(size) => {
+            use rustix::net::{AddressFamily, SocketType, connect, socket, sockopt};
+            let fd =
+                socket(AddressFamily::INET, SocketType::STREAM, None).map_err(io::Error::from)?;
+            sockopt::set_socket_recv_buffer_size(&fd, size).map_err(io::Error::from)?;
+            connect(&fd, &addr).map_err(io::Error::from)?;
+            TcpStream::try_from(std::net::TcpStream::from(fd))?
+        }
+    };
     let (ws, _) = async_tungstenite::client_async(req, tcp).await?;
     Ok(ws)
 }
@@ -87,17 +101,22 @@ pub enum Got {
     Closed(Option<CloseFrame>),
 }
 
+/// The next WebSocket message of any kind, control frames included, if
+/// one arrives before `deadline`.
+pub async fn message_before(ws: &mut Ws, deadline: Instant) -> Option<Result<Message, WsError>> {
+    let left = deadline.checked_duration_since(Instant::now())?;
+    smol::future::or(async { ws.next().await }, async {
+        smol::Timer::after(left).await;
+        None
+    })
+    .await
+}
+
 /// The next data or close frame, within `within`.
 pub async fn next(ws: &mut Ws, within: Duration) -> Option<Got> {
     let deadline = Instant::now() + within;
     loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        let msg = smol::future::or(async { ws.next().await }, async {
-            smol::Timer::after(left).await;
-            None
-        })
-        .await;
-        match msg {
+        match message_before(ws, deadline).await {
             Some(Ok(Message::Text(t))) => {
                 return Some(Got::Json(serde_json::from_str(&t).unwrap()));
             }
