@@ -3,6 +3,8 @@
 //! send, close, tell the app).
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 
 use async_tungstenite::tungstenite::{Bytes, Message};
 use futures_util::{SinkExt, StreamExt};
@@ -12,7 +14,7 @@ use onbeat_core::dispatch::{
 };
 use onbeat_core::proto::{ClientMsg, ClockPong, Position, RequestId};
 use onbeat_core::timeline::{ClockEvent, ClockSync};
-use smol::channel::{Receiver, Sender};
+use smol::channel::{Receiver, Sender, TrySendError};
 use smol::{Task, Timer};
 
 use crate::Options;
@@ -26,6 +28,11 @@ use crate::transport::{self, CloseInfo, Socket};
 pub(crate) type Session = ClientSession<32, 32, 8192>;
 
 type Writer = async_tungstenite::WebSocketSender<smol::net::TcpStream>;
+
+/// An event waiting for room in the app's channel. The send holds the
+/// event and is kept across wakes, so that a command or a timer coming
+/// first does not lose it.
+type Handover = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// What the app asks of the driver.
 pub(crate) enum Command {
@@ -89,6 +96,8 @@ enum Wake {
     Command(Option<Command>),
     Io(Io),
     Timer,
+    /// The app took the event in [`Driver::handover`].
+    HandedOver,
 }
 
 pub(crate) struct Driver {
@@ -110,7 +119,10 @@ pub(crate) struct Driver {
     /// Requests the session had no room for yet, in order.
     waiting: VecDeque<Request>,
     outbox: Vec<Message>,
-    tell: Vec<Event>,
+    /// Events for the app, in order, not yet in its channel.
+    tell: VecDeque<Event>,
+    /// The first of them, once the channel was found full.
+    handover: Option<Handover>,
     scratch: Vec<u8>,
 }
 
@@ -124,7 +136,11 @@ impl Driver {
         let now = clock.local().now();
         let mut session = Box::new(Session::new(options.session, options.seed, now));
         session.set_auth(None);
-        let (io_tx, io_rx) = smol::channel::bounded(1024);
+        // One frame: the app's channel (`event_capacity`) is the one buffer
+        // on the way in. Frames are taken only while the app keeps up, so
+        // a deeper channel here would only read more of the socket for an
+        // app that has stopped, out of reach of the server's bounds.
+        let (io_tx, io_rx) = smol::channel::bounded(1);
         Driver {
             options,
             session,
@@ -140,7 +156,8 @@ impl Driver {
             replies: HashMap::new(),
             waiting: VecDeque::new(),
             outbox: Vec::new(),
-            tell: Vec::new(),
+            tell: VecDeque::new(),
+            handover: None,
             scratch: Vec::new(),
         }
     }
@@ -155,12 +172,27 @@ impl Driver {
             self.drain().await;
             let deadline = self.deadline();
             let local = self.clock.local();
-            let command = async { Wake::Command(self.commands.recv().await.ok()) };
+            // While the app is behind, frames wait (and then the socket
+            // does), but its commands and the timers go on: a client whose
+            // events pile up can still publish, sample the clock and close.
+            let behind = self.handover.is_some();
+            let (commands, io_rx) = (&self.commands, &self.io_rx);
+            let handover = &mut self.handover;
+            let command = async { Wake::Command(commands.recv().await.ok()) };
             // The driver holds a sender, so the channel never closes.
             let io = async {
-                match self.io_rx.recv().await {
-                    Ok(io) => Wake::Io(io),
-                    Err(_) => std::future::pending().await,
+                if !behind && let Ok(io) = io_rx.recv().await {
+                    return Wake::Io(io);
+                }
+                std::future::pending().await
+            };
+            let handed = async {
+                match handover.as_mut() {
+                    Some(send) => {
+                        send.await;
+                        Wake::HandedOver
+                    }
+                    None => std::future::pending().await,
                 }
             };
             let timer = async {
@@ -174,9 +206,14 @@ impl Driver {
             };
             // `race` picks among the ready ones at random, so a busy socket
             // cannot starve the app's requests or the timers.
-            let wake = smol::future::race(io, smol::future::race(command, timer)).await;
+            let wake = smol::future::race(
+                smol::future::race(io, handed),
+                smol::future::race(command, timer),
+            )
+            .await;
             let now = self.now();
             match wake {
+                Wake::HandedOver => self.handover = None,
                 Wake::Command(None | Some(Command::Close)) => break,
                 Wake::Command(Some(command)) => self.command(command, now),
                 Wake::Io(io) => self.io(io, now),
@@ -321,16 +358,30 @@ impl Driver {
     /// Does everything the session and the clock ask, then writes and tells.
     async fn drain(&mut self) {
         let now = self.now();
-        loop {
-            self.drain_outputs(now);
-            // A failed write ends the connection, which has outputs of its own.
-            if self.flush().await {
-                break;
+        self.drain_outputs(now);
+        self.flush().await;
+        self.hand_over();
+    }
+
+    /// Passes events to the app while its channel has room; the first that
+    /// finds it full waits in `handover`.
+    fn hand_over(&mut self) {
+        while self.handover.is_none() {
+            let Some(event) = self.tell.pop_front() else {
+                return;
+            };
+            match self.events.try_send(event) {
+                Ok(()) => {}
+                Err(TrySendError::Full(event)) => {
+                    let events = self.events.clone();
+                    self.handover = Some(Box::pin(async move {
+                        // Fails only once the app dropped its receiver.
+                        let _ = events.send(event).await;
+                    }));
+                }
+                // The app dropped its receiver: nobody to tell.
+                Err(TrySendError::Closed(_)) => self.tell.clear(),
             }
-        }
-        for event in self.tell.drain(..) {
-            // The app dropped its receiver: nobody to tell.
-            let _ = self.events.send(event).await;
         }
     }
 
@@ -406,7 +457,7 @@ impl Driver {
             Action::Disconnected => {
                 self.outbox.clear();
                 let close = self.close.take();
-                self.tell.push(Event::Disconnected { close });
+                self.tell.push_back(Event::Disconnected { close });
             }
             Action::Nothing => {}
             Action::Tell(event) => {
@@ -418,7 +469,7 @@ impl Driver {
                         *clock = ClockSync::new(*clock.config(), now);
                     }
                 }
-                self.tell.push(event);
+                self.tell.push_back(event);
             }
         }
     }
@@ -432,15 +483,20 @@ impl Driver {
         }
     }
 
-    /// Writes the outbox in one flush. A failed write ends the connection:
-    /// then it returns false.
-    async fn flush(&mut self) -> bool {
+    /// Writes the outbox in one flush. After a failed write nothing more is
+    /// written on this connection, but it lasts until its reader ends: a
+    /// write fails as soon as the reader has seen the server's close, which
+    /// may sit behind frames not yet handed to the session, and ending the
+    /// connection here would drop them and the close's code and reason.
+    /// What was sent in vain the session sends again once it resumes, or
+    /// reports lost if it cannot.
+    async fn flush(&mut self) {
         let Some(writer) = self.writer.as_mut() else {
             self.outbox.clear();
-            return true;
+            return;
         };
         if self.outbox.is_empty() {
-            return true;
+            return;
         }
         let mut ok = true;
         for message in self.outbox.drain(..) {
@@ -449,15 +505,10 @@ impl Driver {
                 break;
             }
         }
-        if ok && writer.flush().await.is_err() {
-            ok = false;
-        }
-        if !ok {
+        if !ok || writer.flush().await.is_err() {
             self.outbox.clear();
-            let now = self.now();
-            self.lost_connection(None, now);
+            self.writer = None;
         }
-        ok
     }
 }
 
