@@ -3,80 +3,35 @@
 //! send, close, tell the app).
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 
-use async_tungstenite::tungstenite::{Bytes, Message};
-use futures_util::{SinkExt, StreamExt};
+use async_tungstenite::tungstenite::Message;
 use onbeat_core::Instant;
 use onbeat_core::dispatch::{
     ClientEvent, ClientOutput, ClientSession, InputStatus, PublishStatus, RequestError,
 };
-use onbeat_core::proto::{ClientMsg, ClockPong, Position, RequestId};
+use onbeat_core::proto::{ClientMsg, ClockPong, RequestId};
 use onbeat_core::timeline::{ClockEvent, ClockSync};
-use smol::channel::{Receiver, Sender, TrySendError};
+use smol::channel::{Receiver, Sender};
 use smol::{Task, Timer};
 
 use crate::Options;
 use crate::clock::SharedClock;
 use crate::event::Event;
-use crate::transport::{self, CloseInfo, Socket};
+use crate::transport::CloseInfo;
+
+mod command;
+mod connection;
+mod to_app;
+
+use command::Reply;
+pub(crate) use command::{Command, Request};
+use connection::{Io, Writer};
+use to_app::ToApp;
 
 /// Topics followed, requests in flight, and the largest payload handled.
 /// Pending requests keep a copy of their payload inline, so `PENDING ×
 /// PAYLOAD` bytes are held per client (256 KiB).
 pub(crate) type Session = ClientSession<32, 32, 8192>;
-
-type Writer = async_tungstenite::WebSocketSender<smol::net::TcpStream>;
-
-/// An event waiting for room in the app's channel. The send holds the
-/// event and is kept across wakes, so that a command or a timer coming
-/// first does not lose it.
-type Handover = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// What the app asks of the driver.
-pub(crate) enum Command {
-    Subscribe {
-        topic: String,
-        since: Option<Position>,
-        lossy: bool,
-        reply: Sender<Result<(), RequestError>>,
-    },
-    Unsubscribe {
-        topic: String,
-        reply: Sender<Result<(), RequestError>>,
-    },
-    Request(Request),
-    Close,
-}
-
-/// A publish or an input, waiting for a slot or for its answer.
-pub(crate) enum Request {
-    Publish {
-        topic: String,
-        data: Vec<u8>,
-        at: Option<Instant>,
-        reply: Sender<Result<PublishStatus, RequestError>>,
-    },
-    Input {
-        room: String,
-        round: Option<u32>,
-        data: Vec<u8>,
-        reply: Sender<Result<InputStatus, RequestError>>,
-    },
-}
-
-enum Reply {
-    Publish(Sender<Result<PublishStatus, RequestError>>),
-    Input(Sender<Result<InputStatus, RequestError>>),
-}
-
-/// What a connection task reports; `conn` tells stale reports apart.
-enum Io {
-    Up { conn: u64, writer: Writer },
-    Frame { conn: u64, data: Bytes },
-    Down { conn: u64, close: Option<CloseInfo> },
-}
 
 /// One session output, owned so that the session can be used again.
 enum Action {
@@ -96,7 +51,7 @@ enum Wake {
     Command(Option<Command>),
     Io(Io),
     Timer,
-    /// The app took the event in [`Driver::handover`].
+    /// The app took the event that waited for room.
     HandedOver,
 }
 
@@ -105,7 +60,7 @@ pub(crate) struct Driver {
     session: Box<Session>,
     clock: SharedClock,
     commands: Receiver<Command>,
-    events: Sender<Event>,
+    app: ToApp,
     io_tx: Sender<Io>,
     io_rx: Receiver<Io>,
     /// The current connection's number; reports from older ones are ignored.
@@ -119,10 +74,6 @@ pub(crate) struct Driver {
     /// Requests the session had no room for yet, in order.
     waiting: VecDeque<Request>,
     outbox: Vec<Message>,
-    /// Events for the app, in order, not yet in its channel.
-    tell: VecDeque<Event>,
-    /// The first of them, once the channel was found full.
-    handover: Option<Handover>,
     scratch: Vec<u8>,
 }
 
@@ -146,7 +97,7 @@ impl Driver {
             session,
             clock,
             commands,
-            events,
+            app: ToApp::new(events),
             io_tx,
             io_rx,
             conn: 0,
@@ -156,8 +107,6 @@ impl Driver {
             replies: HashMap::new(),
             waiting: VecDeque::new(),
             outbox: Vec::new(),
-            tell: VecDeque::new(),
-            handover: None,
             scratch: Vec::new(),
         }
     }
@@ -175,9 +124,8 @@ impl Driver {
             // While the app is behind, frames wait (and then the socket
             // does), but its commands and the timers go on: a client whose
             // events pile up can still publish, sample the clock and close.
-            let behind = self.handover.is_some();
-            let (commands, io_rx) = (&self.commands, &self.io_rx);
-            let handover = &mut self.handover;
+            let behind = self.app.behind();
+            let (commands, io_rx, app) = (&self.commands, &self.io_rx, &mut self.app);
             let command = async { Wake::Command(commands.recv().await.ok()) };
             // The driver holds a sender, so the channel never closes.
             let io = async {
@@ -187,13 +135,8 @@ impl Driver {
                 std::future::pending().await
             };
             let handed = async {
-                match handover.as_mut() {
-                    Some(send) => {
-                        send.await;
-                        Wake::HandedOver
-                    }
-                    None => std::future::pending().await,
-                }
+                app.handed_over().await;
+                Wake::HandedOver
             };
             let timer = async {
                 match deadline {
@@ -213,7 +156,7 @@ impl Driver {
             .await;
             let now = self.now();
             match wake {
-                Wake::HandedOver => self.handover = None,
+                Wake::HandedOver => {}
                 Wake::Command(None | Some(Command::Close)) => break,
                 Wake::Command(Some(command)) => self.command(command, now),
                 Wake::Io(io) => self.io(io, now),
@@ -338,21 +281,8 @@ impl Driver {
 
     fn connect(&mut self) {
         self.drop_connection();
-        let conn = self.conn;
         let io = self.io_tx.clone();
-        let url = self.options.url.clone();
-        let codec = self.options.codec;
-        let token = self.options.token.clone();
-        let placement = self.options.token_placement;
-        let recv_buffer = self.options.recv_buffer;
-        self.task = Some(smol::spawn(async move {
-            let token = token.as_deref().map(|t| (t, placement));
-            let Ok(socket) = transport::connect(&url, codec, token, recv_buffer).await else {
-                let _ = io.send(Io::Down { conn, close: None }).await;
-                return;
-            };
-            read(conn, socket, io).await;
-        }));
+        self.task = Some(connection::open(self.conn, &self.options, io));
     }
 
     /// Does everything the session and the clock ask, then writes and tells.
@@ -360,29 +290,7 @@ impl Driver {
         let now = self.now();
         self.drain_outputs(now);
         self.flush().await;
-        self.hand_over();
-    }
-
-    /// Passes events to the app while its channel has room; the first that
-    /// finds it full waits in `handover`.
-    fn hand_over(&mut self) {
-        while self.handover.is_none() {
-            let Some(event) = self.tell.pop_front() else {
-                return;
-            };
-            match self.events.try_send(event) {
-                Ok(()) => {}
-                Err(TrySendError::Full(event)) => {
-                    let events = self.events.clone();
-                    self.handover = Some(Box::pin(async move {
-                        // Fails only once the app dropped its receiver.
-                        let _ = events.send(event).await;
-                    }));
-                }
-                // The app dropped its receiver: nobody to tell.
-                Err(TrySendError::Closed(_)) => self.tell.clear(),
-            }
-        }
+        self.app.hand_over();
     }
 
     fn drain_outputs(&mut self, now: Instant) {
@@ -457,7 +365,7 @@ impl Driver {
             Action::Disconnected => {
                 self.outbox.clear();
                 let close = self.close.take();
-                self.tell.push_back(Event::Disconnected { close });
+                self.app.tell(Event::Disconnected { close });
             }
             Action::Nothing => {}
             Action::Tell(event) => {
@@ -469,7 +377,7 @@ impl Driver {
                         *clock = ClockSync::new(*clock.config(), now);
                     }
                 }
-                self.tell.push_back(event);
+                self.app.tell(event);
             }
         }
     }
@@ -495,47 +403,8 @@ impl Driver {
             self.outbox.clear();
             return;
         };
-        if self.outbox.is_empty() {
-            return;
-        }
-        let mut ok = true;
-        for message in self.outbox.drain(..) {
-            if writer.feed(message).await.is_err() {
-                ok = false;
-                break;
-            }
-        }
-        if !ok || writer.flush().await.is_err() {
-            self.outbox.clear();
+        if !self.outbox.is_empty() && !connection::write(writer, &mut self.outbox).await {
             self.writer = None;
         }
     }
-}
-
-/// Reads one connection until it ends, reporting to the driver.
-async fn read(conn: u64, socket: Socket, io: Sender<Io>) {
-    let (writer, mut reader) = socket.split();
-    if io.send(Io::Up { conn, writer }).await.is_err() {
-        return;
-    }
-    let mut close = None;
-    while let Some(message) = reader.next().await {
-        match message {
-            Ok(Message::Text(text)) => {
-                let data = Bytes::from(text);
-                if io.send(Io::Frame { conn, data }).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Message::Binary(data)) => {
-                if io.send(Io::Frame { conn, data }).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Message::Close(frame)) => close = frame.as_ref().map(CloseInfo::of),
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    let _ = io.send(Io::Down { conn, close }).await;
 }
