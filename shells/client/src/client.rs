@@ -15,6 +15,9 @@ use crate::driver::{Command, Driver, Request};
 use crate::event::Event;
 use crate::transport::TokenPlacement;
 
+/// The default for [`Options::event_capacity`].
+pub const DEFAULT_EVENT_CAPACITY: usize = 4096;
+
 /// Where and how to connect.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -32,8 +35,15 @@ pub struct Options {
     pub session: ClientConfig,
     /// Clock sampling.
     pub clock: ClockConfig,
-    /// Events buffered for the app before the client stops reading the
-    /// socket (and a reliable server then disconnects it as too slow).
+    /// How far the app may fall behind, in events, before the client stops
+    /// reading its socket; [`DEFAULT_EVENT_CAPACITY`] unless set, and at
+    /// least 1. This is the client's only buffer on the way in: past it
+    /// the client holds just the frame being handed over, and what it has
+    /// not read stays in the socket, so that the server's own bounds apply
+    /// (a reliable topic's subscriber is then disconnected as a slow
+    /// consumer, and recovers from history once it reads again). The
+    /// client keeps taking the app's requests meanwhile, but their outcomes
+    /// arrive behind the unread events.
     pub event_capacity: usize,
     /// The socket's receive buffer (`SO_RCVBUF`) in bytes, set before
     /// connecting; `None` leaves it to the system, which grows it with the
@@ -56,7 +66,7 @@ impl Options {
             seed,
             session: ClientConfig::default(),
             clock: ClockConfig::default(),
-            event_capacity: 4096,
+            event_capacity: DEFAULT_EVENT_CAPACITY,
             recv_buffer: None,
         }
     }
@@ -82,6 +92,13 @@ impl Options {
     /// Seeds the reconnect jitter.
     pub fn seed(mut self, seed: u64) -> Options {
         self.seed = seed;
+        self
+    }
+
+    /// Lets the app fall `events` behind before the client stops reading
+    /// its socket (see [`event_capacity`](Options::event_capacity)).
+    pub fn event_capacity(mut self, events: usize) -> Options {
+        self.event_capacity = events;
         self
     }
 }

@@ -32,7 +32,7 @@ mod driver;
 mod event;
 pub mod transport;
 
-pub use client::{Client, Error, Options};
+pub use client::{Client, DEFAULT_EVENT_CAPACITY, Error, Options};
 pub use codec::Codec;
 pub use event::{Delivery, Event};
 pub use onbeat_core::dispatch::{InputStatus, PublishStatus, RequestError};

@@ -1,10 +1,14 @@
 //! A small WebSocket server around the core `Hub`, on its own thread, for
 //! testing the client over real sockets without the full server.
 
+#![allow(dead_code, reason = "each test binary uses part of it")]
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration as StdDuration;
 
 use async_tungstenite::tungstenite::handshake::server::{Request, Response};
@@ -29,6 +33,9 @@ pub enum Control {
     DropAll,
     /// Publish from the application side.
     Publish(String, Vec<u8>),
+    /// Close every connection with 1008 and this reason, after what the hub
+    /// has queued for it; each then waits for its peer's close reply.
+    CloseAll(&'static str),
     /// Stop the server.
     Stop,
 }
@@ -37,6 +44,7 @@ pub enum Control {
 pub struct HubServer {
     pub addr: SocketAddr,
     control: Sender<Control>,
+    written: Arc<AtomicU64>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -44,21 +52,41 @@ impl HubServer {
     /// Opens `topics` (reliable, 1,000 messages of history) and a room
     /// `room` whose logic accepts inputs whose payload is `"ok"`.
     pub fn start(topics: &[&str], config: HubConfig) -> HubServer {
+        HubServer::start_with(topics, config, None)
+    }
+
+    /// As [`start`](HubServer::start), with every accepted socket's
+    /// `SO_SNDBUF` set to `send_buffer` bytes if given: a small one bounds
+    /// what the kernel takes for a client that stops reading.
+    pub fn start_with(topics: &[&str], config: HubConfig, send_buffer: Option<usize>) -> HubServer {
         let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
         let (control, control_rx) = smol::channel::unbounded();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let written = Arc::new(AtomicU64::new(0));
+        let setup = Setup {
+            topics,
+            config,
+            send_buffer,
+            written: written.clone(),
+        };
         let thread = std::thread::spawn(move || {
             // Tasks borrow the executor for as long as they run; one small
             // leak per test server is the simplest way to say so.
             let ex: &'static LocalExecutor<'static> = Box::leak(Box::new(LocalExecutor::new()));
-            smol::block_on(ex.run(serve(ex, topics, config, control_rx, addr_tx)));
+            smol::block_on(ex.run(serve(ex, setup, control_rx, addr_tx)));
         });
         let addr = addr_rx.recv().expect("the server thread binds");
         HubServer {
             addr,
             control,
+            written,
             thread: Some(thread),
         }
+    }
+
+    /// Data frames the sockets have taken so far, over every connection.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     pub fn url(&self) -> String {
@@ -78,6 +106,18 @@ impl Drop for HubServer {
         }
     }
 }
+
+/// What the server thread is started with.
+struct Setup {
+    topics: Vec<String>,
+    config: HubConfig,
+    send_buffer: Option<usize>,
+    written: Arc<AtomicU64>,
+}
+
+/// Bytes pulled from the hub per write. Small, so that the frames counted
+/// as written are those the socket took, give or take one batch.
+const BATCH_BYTES: usize = 8 * 1024;
 
 struct Accepting;
 
@@ -102,6 +142,8 @@ struct State {
     start: std::time::Instant,
     conns: BTreeMap<u64, (Sender<ToConn>, Vec<Task<()>>)>,
     timer: Sender<()>,
+    send_buffer: Option<usize>,
+    written: Arc<AtomicU64>,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -127,16 +169,15 @@ fn pump(state: &mut State) {
 
 async fn serve(
     ex: &'static LocalExecutor<'static>,
-    topics: Vec<String>,
-    config: HubConfig,
+    setup: Setup,
     control: Receiver<Control>,
     addr: std::sync::mpsc::Sender<SocketAddr>,
 ) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     addr.send(listener.local_addr().unwrap()).unwrap();
     let (timer_tx, timer_rx) = smol::channel::bounded(1);
-    let mut hub = Hub::new(config, [7; 32], 1, Instant::ZERO);
-    for topic in &topics {
+    let mut hub = Hub::new(setup.config, [7; 32], 1, Instant::ZERO);
+    for topic in &setup.topics {
         hub.open_topic(
             topic,
             TopicConfig::reliable(1_000, onbeat_core::Duration::from_secs(600)),
@@ -150,6 +191,8 @@ async fn serve(
         start: std::time::Instant::now(),
         conns: BTreeMap::new(),
         timer: timer_tx,
+        send_buffer: setup.send_buffer,
+        written: setup.written,
     }));
     let timers = ex.spawn(run_timer(state.clone(), timer_rx));
     let mut next_conn = 0u64;
@@ -188,6 +231,11 @@ fn handle_control(state: &Shared, control: Control) {
         }
         Control::Publish(topic, data) => {
             s.hub.publish(&topic, &data, None, at).unwrap();
+        }
+        Control::CloseAll(reason) => {
+            for (tx, _) in s.conns.values() {
+                let _ = tx.try_send(ToConn::Close(reason));
+            }
         }
     }
     pump(&mut s);
@@ -234,6 +282,13 @@ async fn connection(
     conn: u64,
     tcp: smol::net::TcpStream,
 ) {
+    let (send_buffer, written) = {
+        let s = state.borrow();
+        (s.send_buffer, s.written.clone())
+    };
+    if let Some(bytes) = send_buffer {
+        rustix::net::sockopt::set_socket_send_buffer_size(&tcp, bytes).unwrap();
+    }
     let mut codec = Codec::Json;
     let callback = |request: &Request, mut response: Response| {
         let offered = request
@@ -302,7 +357,7 @@ async fn connection(
                     state
                         .borrow_mut()
                         .hub
-                        .pull(ConnId(conn), &mut batch, 64 * 1024);
+                        .pull(ConnId(conn), &mut batch, BATCH_BYTES);
                     if batch.is_empty() {
                         break;
                     }
@@ -319,19 +374,18 @@ async fn connection(
                     if writer.flush().await.is_err() {
                         return;
                     }
+                    written.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 }
                 if let ToConn::Close(reason) = msg {
                     let frame = CloseFrame {
                         code: WsClose::Policy,
                         reason: reason.into(),
                     };
+                    // The reader reads on until the peer's close reply:
+                    // dropping a socket with unread data in it resets the
+                    // connection, and the peer then loses what it has not
+                    // read yet, the close included.
                     let _ = writer.close(Some(frame)).await;
-                    let mut s = state.borrow_mut();
-                    if s.conns.remove(&conn).is_some() {
-                        let at = now(&s);
-                        s.hub.handle_disconnect(ConnId(conn), at);
-                        pump(&mut s);
-                    }
                     return;
                 }
             }

@@ -4,13 +4,12 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use async_tungstenite::tungstenite::{Bytes, Message};
-use futures_util::{SinkExt, StreamExt};
+use async_tungstenite::tungstenite::Message;
 use onbeat_core::Instant;
 use onbeat_core::dispatch::{
     ClientEvent, ClientOutput, ClientSession, InputStatus, PublishStatus, RequestError,
 };
-use onbeat_core::proto::{ClientMsg, ClockPong, Position, RequestId};
+use onbeat_core::proto::{ClientMsg, ClockPong, RequestId};
 use onbeat_core::timeline::{ClockEvent, ClockSync};
 use smol::channel::{Receiver, Sender};
 use smol::{Task, Timer};
@@ -18,58 +17,21 @@ use smol::{Task, Timer};
 use crate::Options;
 use crate::clock::SharedClock;
 use crate::event::Event;
-use crate::transport::{self, CloseInfo, Socket};
+use crate::transport::CloseInfo;
+
+mod command;
+mod connection;
+mod to_app;
+
+use command::Reply;
+pub(crate) use command::{Command, Request};
+use connection::{Io, Writer};
+use to_app::ToApp;
 
 /// Topics followed, requests in flight, and the largest payload handled.
 /// Pending requests keep a copy of their payload inline, so `PENDING ×
 /// PAYLOAD` bytes are held per client (256 KiB).
 pub(crate) type Session = ClientSession<32, 32, 8192>;
-
-type Writer = async_tungstenite::WebSocketSender<smol::net::TcpStream>;
-
-/// What the app asks of the driver.
-pub(crate) enum Command {
-    Subscribe {
-        topic: String,
-        since: Option<Position>,
-        lossy: bool,
-        reply: Sender<Result<(), RequestError>>,
-    },
-    Unsubscribe {
-        topic: String,
-        reply: Sender<Result<(), RequestError>>,
-    },
-    Request(Request),
-    Close,
-}
-
-/// A publish or an input, waiting for a slot or for its answer.
-pub(crate) enum Request {
-    Publish {
-        topic: String,
-        data: Vec<u8>,
-        at: Option<Instant>,
-        reply: Sender<Result<PublishStatus, RequestError>>,
-    },
-    Input {
-        room: String,
-        round: Option<u32>,
-        data: Vec<u8>,
-        reply: Sender<Result<InputStatus, RequestError>>,
-    },
-}
-
-enum Reply {
-    Publish(Sender<Result<PublishStatus, RequestError>>),
-    Input(Sender<Result<InputStatus, RequestError>>),
-}
-
-/// What a connection task reports; `conn` tells stale reports apart.
-enum Io {
-    Up { conn: u64, writer: Writer },
-    Frame { conn: u64, data: Bytes },
-    Down { conn: u64, close: Option<CloseInfo> },
-}
 
 /// One session output, owned so that the session can be used again.
 enum Action {
@@ -89,6 +51,8 @@ enum Wake {
     Command(Option<Command>),
     Io(Io),
     Timer,
+    /// The app took the event that waited for room.
+    HandedOver,
 }
 
 pub(crate) struct Driver {
@@ -96,7 +60,7 @@ pub(crate) struct Driver {
     session: Box<Session>,
     clock: SharedClock,
     commands: Receiver<Command>,
-    events: Sender<Event>,
+    app: ToApp,
     io_tx: Sender<Io>,
     io_rx: Receiver<Io>,
     /// The current connection's number; reports from older ones are ignored.
@@ -110,7 +74,6 @@ pub(crate) struct Driver {
     /// Requests the session had no room for yet, in order.
     waiting: VecDeque<Request>,
     outbox: Vec<Message>,
-    tell: Vec<Event>,
     scratch: Vec<u8>,
 }
 
@@ -124,13 +87,17 @@ impl Driver {
         let now = clock.local().now();
         let mut session = Box::new(Session::new(options.session, options.seed, now));
         session.set_auth(None);
-        let (io_tx, io_rx) = smol::channel::bounded(1024);
+        // One frame: the app's channel (`event_capacity`) is the one buffer
+        // on the way in. Frames are taken only while the app keeps up, so
+        // a deeper channel here would only read more of the socket for an
+        // app that has stopped, out of reach of the server's bounds.
+        let (io_tx, io_rx) = smol::channel::bounded(1);
         Driver {
             options,
             session,
             clock,
             commands,
-            events,
+            app: ToApp::new(events),
             io_tx,
             io_rx,
             conn: 0,
@@ -140,7 +107,6 @@ impl Driver {
             replies: HashMap::new(),
             waiting: VecDeque::new(),
             outbox: Vec::new(),
-            tell: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -155,13 +121,22 @@ impl Driver {
             self.drain().await;
             let deadline = self.deadline();
             let local = self.clock.local();
-            let command = async { Wake::Command(self.commands.recv().await.ok()) };
+            // While the app is behind, frames wait (and then the socket
+            // does), but its commands and the timers go on: a client whose
+            // events pile up can still publish, sample the clock and close.
+            let behind = self.app.behind();
+            let (commands, io_rx, app) = (&self.commands, &self.io_rx, &mut self.app);
+            let command = async { Wake::Command(commands.recv().await.ok()) };
             // The driver holds a sender, so the channel never closes.
             let io = async {
-                match self.io_rx.recv().await {
-                    Ok(io) => Wake::Io(io),
-                    Err(_) => std::future::pending().await,
+                if !behind && let Ok(io) = io_rx.recv().await {
+                    return Wake::Io(io);
                 }
+                std::future::pending().await
+            };
+            let handed = async {
+                app.handed_over().await;
+                Wake::HandedOver
             };
             let timer = async {
                 match deadline {
@@ -174,9 +149,14 @@ impl Driver {
             };
             // `race` picks among the ready ones at random, so a busy socket
             // cannot starve the app's requests or the timers.
-            let wake = smol::future::race(io, smol::future::race(command, timer)).await;
+            let wake = smol::future::race(
+                smol::future::race(io, handed),
+                smol::future::race(command, timer),
+            )
+            .await;
             let now = self.now();
             match wake {
+                Wake::HandedOver => {}
                 Wake::Command(None | Some(Command::Close)) => break,
                 Wake::Command(Some(command)) => self.command(command, now),
                 Wake::Io(io) => self.io(io, now),
@@ -301,37 +281,16 @@ impl Driver {
 
     fn connect(&mut self) {
         self.drop_connection();
-        let conn = self.conn;
         let io = self.io_tx.clone();
-        let url = self.options.url.clone();
-        let codec = self.options.codec;
-        let token = self.options.token.clone();
-        let placement = self.options.token_placement;
-        let recv_buffer = self.options.recv_buffer;
-        self.task = Some(smol::spawn(async move {
-            let token = token.as_deref().map(|t| (t, placement));
-            let Ok(socket) = transport::connect(&url, codec, token, recv_buffer).await else {
-                let _ = io.send(Io::Down { conn, close: None }).await;
-                return;
-            };
-            read(conn, socket, io).await;
-        }));
+        self.task = Some(connection::open(self.conn, &self.options, io));
     }
 
     /// Does everything the session and the clock ask, then writes and tells.
     async fn drain(&mut self) {
         let now = self.now();
-        loop {
-            self.drain_outputs(now);
-            // A failed write ends the connection, which has outputs of its own.
-            if self.flush().await {
-                break;
-            }
-        }
-        for event in self.tell.drain(..) {
-            // The app dropped its receiver: nobody to tell.
-            let _ = self.events.send(event).await;
-        }
+        self.drain_outputs(now);
+        self.flush().await;
+        self.app.hand_over();
     }
 
     fn drain_outputs(&mut self, now: Instant) {
@@ -406,7 +365,7 @@ impl Driver {
             Action::Disconnected => {
                 self.outbox.clear();
                 let close = self.close.take();
-                self.tell.push(Event::Disconnected { close });
+                self.app.tell(Event::Disconnected { close });
             }
             Action::Nothing => {}
             Action::Tell(event) => {
@@ -418,7 +377,7 @@ impl Driver {
                         *clock = ClockSync::new(*clock.config(), now);
                     }
                 }
-                self.tell.push(event);
+                self.app.tell(event);
             }
         }
     }
@@ -432,59 +391,20 @@ impl Driver {
         }
     }
 
-    /// Writes the outbox in one flush. A failed write ends the connection:
-    /// then it returns false.
-    async fn flush(&mut self) -> bool {
+    /// Writes the outbox in one flush. After a failed write nothing more is
+    /// written on this connection, but it lasts until its reader ends: a
+    /// write fails as soon as the reader has seen the server's close, which
+    /// may sit behind frames not yet handed to the session, and ending the
+    /// connection here would drop them and the close's code and reason.
+    /// What was sent in vain the session sends again once it resumes, or
+    /// reports lost if it cannot.
+    async fn flush(&mut self) {
         let Some(writer) = self.writer.as_mut() else {
             self.outbox.clear();
-            return true;
+            return;
         };
-        if self.outbox.is_empty() {
-            return true;
-        }
-        let mut ok = true;
-        for message in self.outbox.drain(..) {
-            if writer.feed(message).await.is_err() {
-                ok = false;
-                break;
-            }
-        }
-        if ok && writer.flush().await.is_err() {
-            ok = false;
-        }
-        if !ok {
-            self.outbox.clear();
-            let now = self.now();
-            self.lost_connection(None, now);
-        }
-        ok
-    }
-}
-
-/// Reads one connection until it ends, reporting to the driver.
-async fn read(conn: u64, socket: Socket, io: Sender<Io>) {
-    let (writer, mut reader) = socket.split();
-    if io.send(Io::Up { conn, writer }).await.is_err() {
-        return;
-    }
-    let mut close = None;
-    while let Some(message) = reader.next().await {
-        match message {
-            Ok(Message::Text(text)) => {
-                let data = Bytes::from(text);
-                if io.send(Io::Frame { conn, data }).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Message::Binary(data)) => {
-                if io.send(Io::Frame { conn, data }).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Message::Close(frame)) => close = frame.as_ref().map(CloseInfo::of),
-            Ok(_) => {}
-            Err(_) => break,
+        if !self.outbox.is_empty() && !connection::write(writer, &mut self.outbox).await {
+            self.writer = None;
         }
     }
-    let _ = io.send(Io::Down { conn, close }).await;
 }
