@@ -10,14 +10,14 @@
 //! writable (see [`crate::turn`]).
 //!
 //! With more than one executor thread, a large pass is split: the hub's
-//! thread writes one share and each other thread a share of its own, as a
-//! task, so that the sends of one fan-out run on every core.
+//! thread writes one share and each other thread a share of its own, so
+//! that the sends of one fan-out run on every core.
 
 use std::sync::Arc;
 
 use async_tungstenite::tungstenite::protocol::frame::coding::OpCode;
 use onbeat_core::dispatch::hub::{ConnId, Frame};
-use smol::channel::WeakSender;
+use smol::channel::{Sender, WeakSender};
 
 use crate::driver::ToHub;
 use crate::mailbox::Mailbox;
@@ -72,54 +72,60 @@ pub(crate) fn write(job: Job, metrics: &Metrics) -> bool {
     released.wanted
 }
 
-/// Where the hub's passes are written.
+/// Where the hub's passes are written: its own thread, and a share on
+/// each other executor thread.
 pub(crate) struct Pool {
-    executor: std::sync::Weak<smol::Executor<'static>>,
-    threads: usize,
-    hub: WeakSender<ToHub>,
+    shares: Vec<Sender<Vec<Job>>>,
     metrics: Arc<Metrics>,
 }
 
-impl Pool {
-    /// Writes with `threads` threads of `executor`; what a task finds the
-    /// hub wants goes back as [`ToHub::Written`] through `hub`.
-    pub(crate) fn new(
-        executor: std::sync::Weak<smol::Executor<'static>>,
-        threads: usize,
-        hub: WeakSender<ToHub>,
-        metrics: Arc<Metrics>,
-    ) -> Self {
-        Pool {
-            executor,
-            threads: threads.max(1),
-            hub,
-            metrics,
-        }
+/// A pool for `threads` executor threads, and for each thread but the
+/// hub's the task that writes its shares, to run on that thread (its local
+/// executor, so that the share is written there and not wherever the
+/// executor would place a spawned task: tasks spawned by the hub's thread
+/// tended to run on it). What such a task finds the hub wants goes back
+/// as [`ToHub::Written`] through `hub`. The tasks end with the pool.
+pub(crate) fn pool(
+    threads: usize,
+    hub: WeakSender<ToHub>,
+    metrics: Arc<Metrics>,
+) -> (Pool, Vec<impl Future<Output = ()> + Send + 'static>) {
+    let mut shares = Vec::new();
+    let mut writers = Vec::new();
+    for _ in 1..threads.max(1) {
+        // Unbounded, yet bounded by the connections: a job holds its
+        // connection's turn, so a connection is in at most one.
+        let (tx, rx) = smol::channel::unbounded::<Vec<Job>>();
+        shares.push(tx);
+        let (hub, metrics) = (hub.clone(), metrics.clone());
+        writers.push(async move {
+            while let Ok(share) = rx.recv().await {
+                for job in share {
+                    let conn = job.conn;
+                    if write(job, &metrics) {
+                        if let Some(hub) = hub.upgrade() {
+                            let _ = hub.send(ToHub::Written { conn }).await;
+                        }
+                    }
+                }
+            }
+        });
     }
+    (Pool { shares, metrics }, writers)
+}
 
-    /// Writes every job of a pass: shares of a large pass as tasks, the
-    /// rest here. The connections the hub has more for, written here, are
-    /// pushed to `again`.
+impl Pool {
+    /// Writes every job of a pass: a share of a large pass to each other
+    /// thread, the rest here. The connections the hub has more for,
+    /// written here, are pushed to `again`.
     pub(crate) fn write(&self, jobs: &mut Vec<Job>, again: &mut Vec<ConnId>) {
-        if self.threads > 1 && jobs.len() >= SPLIT_MIN {
-            if let Some(executor) = self.executor.upgrade() {
-                let share = jobs.len() / self.threads;
-                for _ in 1..self.threads {
-                    let chunk: Vec<Job> = jobs.drain(jobs.len() - share..).collect();
-                    let metrics = self.metrics.clone();
-                    let hub = self.hub.clone();
-                    executor
-                        .spawn(async move {
-                            for job in chunk {
-                                let conn = job.conn;
-                                if write(job, &metrics) {
-                                    if let Some(hub) = hub.upgrade() {
-                                        let _ = hub.send(ToHub::Written { conn }).await;
-                                    }
-                                }
-                            }
-                        })
-                        .detach();
+        if !self.shares.is_empty() && jobs.len() >= SPLIT_MIN {
+            let share = jobs.len() / (self.shares.len() + 1);
+            for to in &self.shares {
+                let chunk: Vec<Job> = jobs.drain(jobs.len() - share..).collect();
+                if let Err(unsent) = to.try_send(chunk) {
+                    // That thread has ended (the server stops): write here.
+                    jobs.extend(unsent.into_inner());
                 }
             }
         }
@@ -196,5 +202,47 @@ mod tests {
         smol::block_on(writer);
         assert_eq!(shared.metrics.hub_pulled_unwritten.get(), 0);
         assert_eq!(shared.metrics.frames_out.get(), 1);
+    }
+
+    #[test]
+    fn a_large_pass_leaves_a_share_to_each_other_thread() {
+        let (socket, mut client) = pair();
+        let (hub, _hub_rx) = smol::channel::bounded(16);
+        let metrics = Arc::new(Metrics::default());
+        let (pool, writers) = pool(2, hub.downgrade(), metrics.clone());
+        let frame = Frame::from(b"{}".to_vec());
+        let mut jobs: Vec<Job> = (0..64)
+            .map(|i| {
+                let (mailbox, _inbox) = mailbox();
+                assert!(mailbox.turn().claim());
+                Job {
+                    conn: ConnId(i),
+                    mailbox,
+                    socket: socket.clone(),
+                    opcode: OpCode::Data(Data::Text),
+                    frames: vec![frame.clone()],
+                }
+            })
+            .collect();
+        let mut again = Vec::new();
+        pool.write(&mut jobs, &mut again);
+        assert!(jobs.is_empty() && again.is_empty());
+        assert_eq!(
+            metrics.frames_out.get(),
+            32,
+            "half written by the hub's thread"
+        );
+        drop(pool);
+        for writer in writers {
+            std::thread::spawn(move || smol::block_on(writer))
+                .join()
+                .unwrap();
+        }
+        assert_eq!(
+            metrics.frames_out.get(),
+            64,
+            "the other half by the other thread"
+        );
+        assert_eq!(read_frames(&mut client, 64).len(), 64);
     }
 }

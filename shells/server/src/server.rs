@@ -25,7 +25,7 @@ use smol_hyper::rt::FuturesIo;
 
 use crate::clock::ServerClock;
 use crate::config::Config;
-use crate::direct::Pool;
+use crate::direct;
 use crate::driver::{Driver, ToHub};
 use crate::metrics::Metrics;
 use crate::{demo, http};
@@ -117,12 +117,8 @@ impl Server {
             n => n,
         };
         // Weak: the hub ends when every connection's sender is gone.
-        let pool = Pool::new(
-            Arc::downgrade(&executor),
-            threads,
-            hub_tx.downgrade(),
-            metrics.clone(),
-        );
+        let (pool, share_writers) = direct::pool(threads, hub_tx.downgrade(), metrics.clone());
+        let mut share_writers = share_writers.into_iter();
         let (stop_io, stopped) = smol::channel::bounded::<()>(1);
         let (hub_done_tx, hub_done) = std::sync::mpsc::channel::<()>();
         // The hub runs as a task of the first executor thread, beside
@@ -152,12 +148,14 @@ impl Server {
             let ex = executor.clone();
             let stopped = stopped.clone();
             let hub = hub_part.take();
+            let shares = if i == 0 { None } else { share_writers.next() };
             io_threads.push(
                 std::thread::Builder::new()
                     .name(format!("onbeat-io-{i}"))
                     .spawn(move || {
                         let local = smol::LocalExecutor::new();
                         let _driver = hub.and_then(|build| build()).map(|run| local.spawn(run));
+                        let _shares = shares.map(|write| local.spawn(write));
                         smol::block_on(local.run(ex.run(stopped.recv()))).map_or((), drop)
                     })?,
             );
