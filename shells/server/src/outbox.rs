@@ -1,4 +1,6 @@
-//! What the hub hands to connections, delivered in one go per pass.
+//! What the hub hands to connections' writer tasks (a close and the frames
+//! still queued before it; batches are written by the hub's side, see
+//! [`crate::direct`]), delivered in one go per pass.
 //!
 //! Waking a connection's writer may wake a sleeping executor thread. Done
 //! per connection, a fan-out to a thousand subscribers could become a
