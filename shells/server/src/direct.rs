@@ -99,14 +99,19 @@ pub(crate) fn pool(
         shares.push(tx);
         let (hub, metrics) = (hub.clone(), metrics.clone());
         writers.push(async move {
+            let mut wanted = Vec::new();
             while let Ok(share) = rx.recv().await {
                 for job in share {
                     let conn = job.conn;
                     if write(job, &metrics) {
-                        if let Some(hub) = hub.upgrade() {
-                            let _ = hub.send(ToHub::Written { conn }).await;
-                        }
+                        wanted.push(conn);
                     }
+                }
+                // After the share: waiting for room in the hub's channel
+                // must not hold up the rest of it.
+                for conn in wanted.drain(..) {
+                    let Some(hub) = hub.upgrade() else { break };
+                    let _ = hub.send(ToHub::Written { conn }).await;
                 }
             }
         });
@@ -116,10 +121,11 @@ pub(crate) fn pool(
 
 impl Pool {
     /// Writes every job of a pass: a share of a large pass to each other
-    /// thread, the rest here. The connections the hub has more for,
-    /// written here, are pushed to `again`.
-    pub(crate) fn write(&self, jobs: &mut Vec<Job>, again: &mut Vec<ConnId>) {
-        if !self.shares.is_empty() && jobs.len() >= SPLIT_MIN {
+    /// thread (unless `here_only`: the server stops, and those threads with
+    /// it), the rest here. The connections the hub has more for, written
+    /// here, are pushed to `again`.
+    pub(crate) fn write(&self, jobs: &mut Vec<Job>, again: &mut Vec<ConnId>, here_only: bool) {
+        if !here_only && !self.shares.is_empty() && jobs.len() >= SPLIT_MIN {
             let share = jobs.len() / (self.shares.len() + 1);
             for to in &self.shares {
                 let chunk: Vec<Job> = jobs.drain(jobs.len() - share..).collect();
@@ -225,7 +231,7 @@ mod tests {
             })
             .collect();
         let mut again = Vec::new();
-        pool.write(&mut jobs, &mut again);
+        pool.write(&mut jobs, &mut again, false);
         assert!(jobs.is_empty() && again.is_empty());
         assert_eq!(
             metrics.frames_out.get(),

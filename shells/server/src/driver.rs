@@ -181,7 +181,7 @@ impl Driver {
                 self.hub.handle_timeout(now);
             }
             self.drain_outputs();
-            self.write();
+            self.write(false);
             self.posting.post();
             self.metrics
                 .hub_sessions
@@ -300,10 +300,11 @@ impl Driver {
     }
 
     /// Writes the pass's batches, and the next batches of connections that
-    /// took the last one whole, until none is left.
-    fn write(&mut self) {
+    /// took the last one whole, until none is left; all on this thread if
+    /// `here_only`.
+    fn write(&mut self, here_only: bool) {
         while !self.jobs.is_empty() {
-            self.pool.write(&mut self.jobs, &mut self.again);
+            self.pool.write(&mut self.jobs, &mut self.again, here_only);
             let mut again = std::mem::take(&mut self.again);
             for conn in again.drain(..) {
                 self.send_batch(conn);
@@ -314,7 +315,7 @@ impl Driver {
 
     /// The last pass: what it pulled is written and what it posted leaves.
     fn finish(&mut self) {
-        self.write();
+        self.write(true);
         self.posting.post();
     }
 

@@ -70,24 +70,41 @@ pub(crate) fn mailbox() -> (Mailbox, Inbox) {
 }
 
 impl Inner {
-    fn push(&self, msg: ToConn) {
+    /// Queues `msg`; if the writer task has given up, drops it instead and
+    /// says how many frames it held.
+    fn push(&self, msg: ToConn) -> usize {
         let close = matches!(msg, ToConn::Close { .. });
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(msg);
+        let refused = {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if self.gone.load(Ordering::Acquire) {
+                frames_in(&msg)
+            } else {
+                queue.push_back(msg);
+                0
+            }
+        };
         self.waker.wake();
         if close {
             self.closing.store(true, Ordering::Release);
             self.close_waker.wake();
         }
+        refused
+    }
+}
+
+/// How many of the hub's frames `msg` carries.
+pub(crate) fn frames_in(msg: &ToConn) -> usize {
+    match msg {
+        ToConn::Frames(frames) | ToConn::Handed { frames, .. } => frames.len(),
+        _ => 0,
     }
 }
 
 impl Mailbox {
-    /// Queues `msg` for the writer.
-    pub(crate) fn post(&self, msg: ToConn) {
-        self.0.push(msg);
+    /// Queues `msg` for the writer. If the writer task has given up, `msg`
+    /// is dropped: how many frames it held.
+    pub(crate) fn post(&self, msg: ToConn) -> usize {
+        self.0.push(msg)
     }
 
     /// A handle for the connection's WebSocket layer.
@@ -113,8 +130,10 @@ impl Mailbox {
             // First: the rest of a frame partly written goes before
             // anything else on the stream.
             queue.push_front(ToConn::Handed { frames, skip });
+            // Under the lock: the writer task must never see the rest
+            // without the turn, nor the turn without the rest first.
+            self.0.turn.hand_over();
         }
-        self.0.turn.hand_over();
         self.0.waker.wake();
         Ok(())
     }
@@ -166,7 +185,8 @@ impl Control {
             self.0.control.fetch_sub(bytes.len(), Ordering::AcqRel);
             return;
         }
-        self.0.push(ToConn::Control(bytes.to_vec()));
+        // Refused only once the writer has given up: nothing to count.
+        let _ = self.0.push(ToConn::Control(bytes.to_vec()));
     }
 }
 
@@ -228,6 +248,10 @@ impl Inbox {
     /// Puts `msg` back second in the queue, behind the rest of a batch
     /// handed over meanwhile.
     pub(crate) fn put_back(&self, msg: ToConn) {
+        if let ToConn::Control(bytes) = &msg {
+            // Waiting again: still counts toward the limit.
+            self.0.control.fetch_add(bytes.len(), Ordering::AcqRel);
+        }
         let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
         let at = queue.len().min(1);
         queue.insert(at, msg);
@@ -241,13 +265,7 @@ impl Inbox {
             self.0.gone.store(true, Ordering::Release);
             std::mem::take(&mut *queue)
         };
-        queue
-            .iter()
-            .map(|msg| match msg {
-                ToConn::Frames(frames) | ToConn::Handed { frames, .. } => frames.len(),
-                _ => 0,
-            })
-            .sum()
+        queue.iter().map(frames_in).sum()
     }
 }
 
@@ -305,5 +323,64 @@ mod tests {
             }
             assert_eq!(taken, CONTROL_LIMIT / pong.len() * pong.len() + pong.len());
         });
+    }
+
+    #[test]
+    fn a_pong_put_back_still_counts_once_toward_the_limit() {
+        let (mailbox, inbox) = mailbox();
+        let pongs = mailbox.control();
+        pongs.post(&[0u8; 10]);
+        smol::block_on(async {
+            let pong = inbox.recv().await.unwrap();
+            inbox.put_back(pong);
+            assert_eq!(control(inbox.recv().await).len(), 10);
+        });
+        // Nothing waits now: a full limit's worth is taken.
+        pongs.post(&[0u8; CONTROL_LIMIT]);
+        drop(mailbox);
+        smol::block_on(async {
+            assert_eq!(control(inbox.recv().await).len(), CONTROL_LIMIT);
+        });
+    }
+
+    #[test]
+    fn frames_posted_after_the_writer_gave_up_are_refused_and_counted() {
+        let (mailbox, inbox) = mailbox();
+        let frame = Frame::from(b"{}".to_vec());
+        assert_eq!(mailbox.post(ToConn::Frames(vec![frame.clone()])), 0);
+        assert_eq!(inbox.discard(), 1);
+        assert_eq!(mailbox.post(ToConn::Frames(vec![frame.clone(), frame])), 2);
+        assert_eq!(inbox.discard(), 0, "nothing was queued");
+    }
+
+    #[test]
+    fn the_rest_of_a_batch_is_never_seen_without_the_turn() {
+        let (mailbox, inbox) = mailbox();
+        const ROUNDS: usize = 20_000;
+        // The writer polls without waiting for a wake, as one woken by
+        // another message would.
+        let writer = std::thread::spawn(move || {
+            let mut seen = 0;
+            while seen < ROUNDS {
+                match smol::block_on(smol::future::poll_once(inbox.recv())) {
+                    Some(Some(ToConn::Handed { .. })) => {
+                        assert_eq!(inbox.turn().ask(), Asked::HandedOver);
+                        inbox.turn().done();
+                        seen += 1;
+                    }
+                    Some(_) => panic!("expected the rest of a batch"),
+                    None => std::hint::spin_loop(),
+                }
+            }
+        });
+        for _ in 0..ROUNDS {
+            while !mailbox.turn().claim() {
+                // A writer that failed leaves the turn held for ever.
+                assert!(!writer.is_finished(), "the writer stopped");
+                std::hint::spin_loop();
+            }
+            mailbox.hand_over(Vec::new(), 0).unwrap();
+        }
+        writer.join().unwrap();
     }
 }

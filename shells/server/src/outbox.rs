@@ -15,6 +15,7 @@ use smol::channel::{Receiver, Sender};
 
 use crate::driver::ToConn;
 use crate::mailbox::Mailbox;
+use crate::metrics::Metrics;
 
 /// Messages for connections, queued by the hub.
 #[derive(Default)]
@@ -56,7 +57,9 @@ impl Posting {
 
 /// The two ends: the hub's [`Posting`], and the dispatcher to run on
 /// the executor (it ends when the `Posting` is dropped).
-pub(crate) fn outbox() -> (Posting, impl Future<Output = ()> + Send + 'static) {
+pub(crate) fn outbox(
+    metrics: Arc<Metrics>,
+) -> (Posting, impl Future<Output = ()> + Send + 'static) {
     let outbox = Arc::new(Outbox::default());
     let (signal, wake) = smol::channel::bounded(1);
     let posting = Posting {
@@ -64,10 +67,10 @@ pub(crate) fn outbox() -> (Posting, impl Future<Output = ()> + Send + 'static) {
         pending: Vec::new(),
         signal,
     };
-    (posting, dispatch(outbox, wake))
+    (posting, dispatch(outbox, wake, metrics))
 }
 
-async fn dispatch(outbox: Arc<Outbox>, wake: Receiver<()>) {
+async fn dispatch(outbox: Arc<Outbox>, wake: Receiver<()>, metrics: Arc<Metrics>) {
     let mut taken = Vec::new();
     while wake.recv().await.is_ok() {
         std::mem::swap(
@@ -75,7 +78,9 @@ async fn dispatch(outbox: Arc<Outbox>, wake: Receiver<()>) {
             &mut *outbox.queue.lock().unwrap_or_else(|e| e.into_inner()),
         );
         for (mailbox, msg) in taken.drain(..) {
-            mailbox.post(msg);
+            // A writer that gave up (its peer reset) takes nothing more.
+            let refused = mailbox.post(msg);
+            metrics.hub_pulled_unwritten.dec_by(refused as i64);
         }
     }
 }

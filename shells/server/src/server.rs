@@ -110,7 +110,7 @@ impl Server {
             config.limits.write_batch_bytes.max(1024),
         );
         let hub_metrics = metrics.clone();
-        let (posting, dispatcher) = crate::outbox::outbox();
+        let (posting, dispatcher) = crate::outbox::outbox(metrics.clone());
         let executor = Arc::new(Executor::new());
         let threads = match config.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use onbeat_core::dispatch::hub::{Codec, ConnId, Frame};
 
 use crate::driver::{ToConn, ToHub};
-use crate::mailbox::Inbox;
+use crate::mailbox::{Inbox, frames_in};
 use crate::metrics::Metrics;
 use crate::server::Shared;
 use crate::socket::Socket;
@@ -58,16 +58,20 @@ pub(crate) fn write_task(
             let Some(msg) = inbox.recv().await else {
                 return;
             };
+            // Comes off the gauge however the task ends while holding it.
+            let held = Unwritten(&shared.metrics, frames_in(&msg));
             // Anything but the rest of a direct write waits for the turn;
             // when that comes with such a rest, the rest goes first.
             if !matches!(msg, ToConn::Handed { .. }) && inbox.my_turn().await == Asked::HandedOver {
+                // Back in the queue, where `Left` counts it.
+                std::mem::forget(held);
                 inbox.put_back(msg);
                 continue;
             }
             let result = match msg {
-                ToConn::Frames(frames) => write_counted(&socket, frames, 0, opcode, &shared).await,
+                ToConn::Frames(frames) => write_batch(&socket, frames, 0, opcode, held).await,
                 ToConn::Handed { frames, skip } => {
-                    write_counted(&socket, frames, skip, opcode, &shared).await
+                    write_batch(&socket, frames, skip, opcode, held).await
                 }
                 ToConn::Control(bytes) => write_raw(&socket, &bytes).await,
                 ToConn::Close { code, reason, last } => {
@@ -90,23 +94,26 @@ pub(crate) fn write_task(
     }
 }
 
-/// Writes a batch from byte `skip` on (headers included) and counts it.
-async fn write_counted(
-    socket: &Socket,
+/// Writes a batch from byte `skip` on (headers included) and counts it;
+/// `held` comes off the gauge either way.
+fn write_batch<'a>(
+    socket: &'a Socket,
     frames: Vec<Frame>,
     skip: usize,
     opcode: OpCode,
-    shared: &Shared,
-) -> io::Result<()> {
-    let count = frames.len();
-    let bytes: usize = frames.iter().map(|f| f.len()).sum();
-    let unwritten = Unwritten(&shared.metrics, count);
-    write_frames(socket, &frames, opcode, skip).await?;
-    drop(unwritten);
-    shared.metrics.frames_out.inc_by(count as u64);
-    shared.metrics.bytes_out.inc_by(bytes as u64);
-    shared.metrics.writes.inc();
-    Ok(())
+    held: Unwritten<'a>,
+) -> impl Future<Output = io::Result<()>> + 'a {
+    async move {
+        write_frames(socket, &frames, opcode, skip).await?;
+        let metrics = held.0;
+        metrics.frames_out.inc_by(frames.len() as u64);
+        metrics
+            .bytes_out
+            .inc_by(frames.iter().map(|f| f.len() as u64).sum());
+        metrics.writes.inc();
+        drop(held);
+        Ok(())
+    }
 }
 
 /// Frames pulled from the hub and not yet written, taken off the gauge when

@@ -103,7 +103,7 @@ pub(crate) fn serve(
                 shared.metrics.error("unauthorized");
                 shared.metrics.close("unauthorized");
                 let last = close::error_frame(codec, ErrorCode::Unauthorized, &why);
-                mailbox.post(ToConn::Close {
+                let _ = mailbox.post(ToConn::Close {
                     code: close::POLICY,
                     reason: "unauthorized",
                     last: Some(last),
@@ -270,7 +270,7 @@ fn read<'a>(
             shared.metrics.error(code.as_str());
             shared.metrics.close(code.as_str());
             let last = close::error_frame(codec, code, message);
-            mailbox.post(ToConn::Close {
+            let _ = mailbox.post(ToConn::Close {
                 code: ws_code,
                 reason: code.as_str(),
                 last: Some(last),
