@@ -27,6 +27,8 @@ pub(crate) struct Sent {
     pub send_time: Instant,
     pub probe: Option<u32>,
     pub fate: Fate,
+    /// Media bytes sent up to and including this packet (probes left out).
+    pub sent_upto: u64,
 }
 
 /// The ring of sent packets.
@@ -83,6 +85,7 @@ mod tests {
             send_time: Instant::from_micros(id),
             probe: None,
             fate: Fate::Unreported,
+            sent_upto: 0,
         }
     }
 

@@ -74,6 +74,11 @@ impl Silence {
         Some((self.last_feedback? + mark).max(waiting + rtt))
     }
 
+    /// The mean interval between feedback reports.
+    pub fn interval(&self) -> Duration {
+        Duration::from_micros(self.interval_us)
+    }
+
     /// Time passed; returns whether the link just went silent.
     pub fn check(&mut self, waiting: Option<Instant>, rtt: Duration, now: Instant) -> bool {
         if self.deadline(waiting, rtt).is_some_and(|d| now >= d) {

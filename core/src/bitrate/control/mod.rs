@@ -204,7 +204,14 @@ impl RateControl {
                     queue.saturating_sub(Duration::from_micros(self.queue_high().as_micros() / 2));
                 let cut = (secs(excess) / secs(self.tuning.drain))
                     .clamp(self.tuning.min_cut, self.tuning.max_cut);
-                self.measured_capacity(delivered);
+                if queue >= QUEUE_EMPTY {
+                    // Only a cut at a standing queue measures the capacity:
+                    // a trend that fires with the queue empty (bursty
+                    // delivery on a cellular link) saw our own rate, not the
+                    // link's, and taking that as the capacity would leave
+                    // the climb back to the slow creep.
+                    self.measured_capacity(delivered);
+                }
                 self.cut_to(delivered * (1.0 - cut), now);
             } else if let Some(recent) = s.delivered_recent
                 && queue > self.queue_high().saturating_mul(2)
@@ -318,3 +325,6 @@ impl RateControl {
 fn secs(d: Duration) -> f64 {
     d.as_micros() as f64 / 1_000_000.0
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,7 @@ use crate::time::{Duration, Instant};
 mod delays;
 mod io;
 mod probing;
+mod pushback;
 
 pub use io::{EstimatorConfig, EstimatorOutput, PacketResult, SentPacket};
 
@@ -62,9 +63,14 @@ pub struct Estimator {
     /// Newest packet digested by the delay filters.
     delay_front: Option<u64>,
     last_probe: Option<Instant>,
+    /// The probe sent at once after one the path carried in full: its own
+    /// result waits for the usual spacing.
+    follow_up: Option<u32>,
     reported: Option<(Bitrate, Bitrate)>,
     pending: Deque<ProbeRequest, PENDING_PROBES>,
     outcomes: Deque<ProbeOutcome, PENDING_OUTCOMES>,
+    /// Media bytes in flight, for the congestion window (see `pushback`).
+    flight: pushback::Flight,
 }
 
 impl Estimator {
@@ -97,9 +103,11 @@ impl Estimator {
             shadow: None,
             delay_front: None,
             last_probe: None,
+            follow_up: None,
             reported: None,
             pending: Deque::new(),
             outcomes: Deque::new(),
+            flight: pushback::Flight::default(),
         };
         if config.initial_probes {
             for factor in [3, 6] {
@@ -124,6 +132,7 @@ impl Estimator {
             send_time: packet.send_time,
             probe: packet.probe,
             fate: Fate::Unreported,
+            sent_upto: self.flight.on_sent(packet.size, packet.probe.is_some()),
         });
         if !recorded {
             return;
@@ -150,7 +159,7 @@ impl Estimator {
         }
         if let Some(held) = self.held.take().filter(|_| resumed) {
             // An outage, not congestion: back to the rate held before.
-            if held > self.target() {
+            if held > self.control.target() {
                 self.control.set_target(held, now);
             }
         }
@@ -162,6 +171,7 @@ impl Estimator {
                 continue;
             };
             let (size, send_time, probe) = (sent.size, sent.send_time, sent.probe);
+            self.flight.on_reported(sent.sent_upto);
             match (sent.fate, r.arrival) {
                 (Fate::Received, _) | (Fate::Lost, None) => continue,
                 (_, None) => {
@@ -209,6 +219,7 @@ impl Estimator {
                 rtt: self.rtt.unwrap_or(RTT_CAP),
                 app_limited: self.app_limited,
             };
+            self.flight.on_report(sample, signals.delivered);
             self.control.update(&signals, now);
             self.seek_probe(now);
         }
@@ -219,13 +230,13 @@ impl Estimator {
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.advance(now);
         if let Some(at) = self.next_backoff.filter(|&at| now >= at) {
-            let halved = Bitrate::from_bps(self.target().bps() / 2);
+            let halved = Bitrate::from_bps(self.control.target().bps() / 2);
             self.control.set_target(halved, now);
             self.next_backoff = Some(at.max(now) + self.config.feedback_timeout);
         }
         let rtt = self.rtt.unwrap_or(RTT_CAP);
         if self.silence.check(self.waiting_since, rtt, now) && !self.competing() {
-            let target = self.target();
+            let target = self.control.target();
             self.held = Some(self.held.unwrap_or(target));
             self.control.set_target(target.scale(SILENT_RATE), now);
         }
@@ -261,16 +272,23 @@ impl Estimator {
         self.outcomes.pop_front()
     }
 
-    /// What the encoder should produce.
+    /// What the encoder should produce: the controller's rate, pushed back
+    /// while more media is in flight than the path should hold.
     pub fn target(&self) -> Bitrate {
-        self.control.target()
+        let target = self.control.target();
+        let factor = self.pushback_factor();
+        if factor >= 1.0 {
+            return target;
+        }
+        target.scale(factor).max(self.config.min)
     }
 
     /// What the pacer should let out (at least the target).
     pub fn pacing_rate(&self) -> Bitrate {
-        self.target()
+        self.control
+            .target()
             .scale(self.config.pacing_factor)
-            .max(self.target())
+            .max(self.control.target())
     }
 
     /// What the delay trend says right now.

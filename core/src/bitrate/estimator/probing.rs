@@ -15,7 +15,12 @@ const SEEK_PROBE_AFTER: Duration = Duration::from_millis(500);
 /// A probe while seeking is at this multiple of the target (more lifts one
 /// of two flows sharing a link too far for fairness).
 const SEEK_PROBE_FACTOR: u64 = 2;
-/// Probes while seeking are at least this far apart.
+/// A probe that measured at least this fraction of its rate was not limited
+/// by the path: another one at twice the lifted target follows at once
+/// (unless it was itself such a follow-up).
+const PROBE_FULL: f64 = 0.95;
+/// Probes while seeking are at least this far apart (unless the last one
+/// proved all it asked for).
 const SEEK_PROBE_SPACING: Duration = Duration::from_secs(1);
 
 impl Estimator {
@@ -53,9 +58,18 @@ impl Estimator {
             .last_probe
             .is_none_or(|t| now >= t + SEEK_PROBE_SPACING);
         if seeking && spaced && self.probes.expiry().is_none() {
-            let rate = Bitrate::from_bps(self.target().bps().saturating_mul(SEEK_PROBE_FACTOR));
-            self.probe(rate, now);
+            let _ = self.seek_again(now);
         }
+    }
+
+    /// A probe at [`SEEK_PROBE_FACTOR`] times the target.
+    fn seek_again(&mut self, now: Instant) -> u32 {
+        let rate = self
+            .control
+            .target()
+            .bps()
+            .saturating_mul(SEEK_PROBE_FACTOR);
+        self.probe(Bitrate::from_bps(rate), now)
     }
 
     pub(super) fn probe(&mut self, rate: Bitrate, now: Instant) -> u32 {
@@ -74,8 +88,18 @@ impl Estimator {
         while let Some(outcome) = self.probes.take_finished(now) {
             if let Some(measured) = outcome.measured {
                 let proven = measured.scale(PROBE_TAKE);
-                if proven > self.target() && !self.competing() {
+                if proven > self.control.target() && !self.competing() {
                     self.control.set_target(proven, now);
+                    // The path carried all of it: there may be more, so look
+                    // at once instead of a spacing later. Only once: a chain
+                    // of them climbs a cellular link's short bursts, and
+                    // lifts one of two flows sharing a link to all of the
+                    // room the other left.
+                    let full = measured.as_f64() >= PROBE_FULL * outcome.requested.as_f64();
+                    let again = self.follow_up != Some(outcome.id);
+                    if full && again && self.probes.expiry().is_none() {
+                        self.follow_up = Some(self.seek_again(now));
+                    }
                 }
             }
             if self.outcomes.is_full() {

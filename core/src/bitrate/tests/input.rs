@@ -5,7 +5,7 @@ extern crate std;
 use std::vec::Vec;
 
 use super::super::*;
-use super::{Link, estimator};
+use super::{Link, estimator, without_initial_probes};
 use crate::time::Instant;
 
 fn sent(id: u64, at_ms: u64) -> SentPacket {
@@ -15,17 +15,6 @@ fn sent(id: u64, at_ms: u64) -> SentPacket {
         send_time: Instant::from_millis(at_ms),
         probe: None,
     }
-}
-
-/// An estimator that asks for no probe by itself.
-fn without_initial_probes() -> Estimator {
-    Estimator::new(
-        EstimatorConfig {
-            initial_probes: false,
-            ..EstimatorConfig::default()
-        },
-        Instant::ZERO,
-    )
 }
 
 fn drain(e: &mut Estimator) -> Vec<EstimatorOutput> {

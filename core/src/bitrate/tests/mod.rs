@@ -15,6 +15,7 @@ use super::*;
 
 mod closed_loop;
 mod input;
+mod pushback;
 use crate::time::Instant;
 
 const PACKET: u32 = 1_200;
@@ -343,4 +344,15 @@ impl Run {
 /// An estimator with the default configuration, started at zero.
 pub(crate) fn estimator() -> Estimator {
     Estimator::new(EstimatorConfig::default(), Instant::ZERO)
+}
+
+/// An estimator that asks for no probe by itself.
+pub(crate) fn without_initial_probes() -> Estimator {
+    Estimator::new(
+        EstimatorConfig {
+            initial_probes: false,
+            ..EstimatorConfig::default()
+        },
+        Instant::ZERO,
+    )
 }
