@@ -160,17 +160,25 @@ async fn write_close(
 }
 
 /// Writes `bytes` as they are.
-async fn write_raw(socket: &Socket, bytes: &[u8]) -> io::Result<()> {
-    let mut written = 0;
-    while written < bytes.len() {
-        socket
-            .write_with(|s| {
-                written += nonzero(Write::write(&mut &*s, &bytes[written..]))?;
-                Ok(())
-            })
-            .await?;
+fn write_raw<'a>(socket: &'a Socket, bytes: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
+    async move {
+        let mut written = 0;
+        while written < bytes.len() {
+            let sent = nonzero(Write::write(&mut socket.get_ref(), &bytes[written..]));
+            written += when_writable(socket, sent).await?;
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// What a non-blocking write `sent`; if the socket would block, nothing,
+/// once it is writable again.
+async fn when_writable(socket: &Socket, sent: io::Result<usize>) -> io::Result<usize> {
+    match sent {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.writable().await.map(|()| 0),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+        other => other,
+    }
 }
 
 /// The bytes `frames` take on the stream, headers included.
@@ -183,23 +191,21 @@ pub(crate) fn batch_len<P: AsRef<[u8]>>(frames: &[P]) -> usize {
 
 /// Writes each of `frames` as one final data frame of type `opcode`, from
 /// byte `skip` of the batch on.
-async fn write_frames<P: AsRef<[u8]>>(
-    socket: &Socket,
-    frames: &[P],
+fn write_frames<'a, P: AsRef<[u8]>>(
+    socket: &'a Socket,
+    frames: &'a [P],
     opcode: OpCode,
     skip: usize,
-) -> io::Result<()> {
-    let total = batch_len(frames);
-    let mut written = skip;
-    while written < total {
-        socket
-            .write_with(|s| {
-                written += write_some(s, frames, opcode, written)?;
-                Ok(())
-            })
-            .await?;
+) -> impl Future<Output = io::Result<()>> + 'a {
+    async move {
+        let total = batch_len(frames);
+        let mut written = skip;
+        while written < total {
+            let sent = write_some(socket.get_ref(), frames, opcode, written);
+            written += when_writable(socket, sent).await?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// One `sendmsg` of the frames from byte `skip` of the batch on (headers
