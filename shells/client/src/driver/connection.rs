@@ -1,13 +1,22 @@
 //! One connection's task: it opens the WebSocket and reads it, reporting
 //! to the driver, which writes through the [`Writer`] it is handed.
 
+use std::time::Duration;
+
 use async_tungstenite::tungstenite::{Bytes, Message};
 use futures_util::{SinkExt, StreamExt};
-use smol::Task;
 use smol::channel::Sender;
+use smol::{Task, Timer};
 
 use crate::Options;
 use crate::transport::{self, CloseInfo, Socket};
+
+/// How long the server has to end the TCP connection after its close
+/// frame. Nothing may follow a close frame (RFC 6455 §5.5.1), so leaving
+/// after this loses nothing; a server that never ends the connection would
+/// otherwise hold the client in it for ever, unable to write (§7.1.1 lets
+/// the client close it).
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// The write half of a connection.
 pub(super) type Writer = async_tungstenite::WebSocketSender<smol::net::TcpStream>;
@@ -52,7 +61,12 @@ async fn read(conn: u64, socket: Socket, io: Sender<Io>) {
             Ok(Message::Binary(data)) => data,
             Ok(Message::Close(frame)) => {
                 close = frame.as_ref().map(CloseInfo::of);
-                continue;
+                let rest = async { while reader.next().await.is_some() {} };
+                smol::future::or(rest, async {
+                    Timer::after(CLOSE_LINGER).await;
+                })
+                .await;
+                break;
             }
             Ok(_) => continue,
             Err(_) => break,

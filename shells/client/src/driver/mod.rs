@@ -395,8 +395,9 @@ impl Driver {
     /// written on this connection, but it lasts until its reader ends: a
     /// write fails as soon as the reader has seen the server's close, which
     /// may sit behind frames not yet handed to the session, and ending the
-    /// connection here would drop them and the close's code and reason.
-    /// What was sent in vain the session sends again once it resumes, or
+    /// connection here would drop them and the close's code and reason. The
+    /// reader ends at most a second after the close (see
+    /// [`connection`]'s `CLOSE_LINGER`). What was sent in vain the session sends again once it resumes, or
     /// reports lost if it cannot.
     async fn flush(&mut self) {
         let Some(writer) = self.writer.as_mut() else {
