@@ -36,12 +36,14 @@ mod inbound;
 mod input;
 mod logic;
 mod outbound;
+mod peer;
 mod presence;
 mod pump;
 mod queue;
 mod rate;
 mod room;
 mod session;
+mod shard;
 mod slab;
 mod store;
 mod timed;
@@ -50,7 +52,7 @@ mod topic;
 #[cfg(test)]
 mod tests;
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
 use rand_chacha::ChaCha20Rng;
@@ -58,9 +60,11 @@ use rand_core::SeedableRng;
 
 pub use caps::{Capabilities, Pattern};
 pub use config::{HubConfig, RateConfig, Reliability, TopicConfig};
-pub use error::{CloseCode, HubError};
+pub use error::{CloseCode, HubError, PeerError};
 pub use frame::{Codec, Frame};
+pub use peer::{Dest, Origin, PeerMsg};
 pub use room::{RoomCtx, RoomInput, RoomLogic};
+pub use shard::{ShardId, owner_of, room_owner};
 
 use crate::proto::{MemberId, Room, SessionId, Topic};
 use crate::time::Instant;
@@ -131,6 +135,9 @@ pub struct Hub {
     outputs: Fifo<HubOutput>,
     /// Actions a room's logic recorded, applied after it returns.
     actions: Vec<Action>,
+    /// Messages for peer shards, apart from `outputs`, which stays small,
+    /// `Copy` and on the hot path.
+    peers: VecDeque<(peer::Dest, peer::PeerMsg)>,
 }
 
 impl Hub {
@@ -163,6 +170,7 @@ impl Hub {
             deadlines: BTreeSet::new(),
             outputs: Fifo::new(),
             actions: Vec::new(),
+            peers: VecDeque::new(),
         }
     }
 

@@ -3,11 +3,13 @@
 //! stall it) and decodes what each client receives.
 
 mod backpressure;
+mod cluster;
 mod delivery;
 mod inputs;
 mod malformed;
 mod presence;
 mod sessions;
+mod shards;
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
