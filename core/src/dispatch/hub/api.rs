@@ -170,7 +170,10 @@ impl Hub {
     /// Closes a room: its topics stay open but no longer belong to it, and
     /// its presence and timeline end.
     pub fn close_room(&mut self, name: &str) -> Result<(), HubError> {
-        let key = self.room_names.remove(name).ok_or(HubError::UnknownRoom)?;
+        let key = self
+            .room_names
+            .remove(name)
+            .ok_or_else(|| self.no_room(name))?;
         for tkey in self.topics_of_room(key) {
             if let Some(t) = self.topics.get_mut(tkey) {
                 t.room = None;
@@ -239,6 +242,8 @@ impl Hub {
     }
 
     /// Sends `data` to one session's inbox (see [`HubConfig::inbox`](super::HubConfig)).
+    /// With several shards, on the session's home shard only (elsewhere
+    /// [`HubError::UnknownSession`]).
     pub fn send_to_session(&mut self, session: &SessionId, data: &[u8]) -> Result<(), HubError> {
         let key = super::ids::parse_session(session)
             .and_then(|id| self.by_id.get(&id).copied())
@@ -248,6 +253,8 @@ impl Hub {
     }
 
     /// Sends `data` to the inbox of every session of `user`; returns how many.
+    /// With several shards, only the user's sessions on this one are
+    /// reached.
     pub fn send_to_user(&mut self, user: &MemberId, data: &[u8]) -> usize {
         let keys = self.by_user.get(user).cloned().unwrap_or_default();
         for &key in &keys {
@@ -257,9 +264,13 @@ impl Hub {
     }
 
     /// Sends `data` to the inbox of every session in a room's presence;
-    /// returns how many.
+    /// returns how many. With several shards, on the room's owner, and to
+    /// the sessions of that shard only.
     pub fn send_to_room(&mut self, room: &str, data: &[u8]) -> Result<usize, HubError> {
-        let rkey = *self.room_names.get(room).ok_or(HubError::UnknownRoom)?;
+        let rkey = *self
+            .room_names
+            .get(room)
+            .ok_or_else(|| self.no_room(room))?;
         let members = self
             .rooms
             .get(rkey)

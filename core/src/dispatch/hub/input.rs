@@ -60,10 +60,7 @@ impl Hub {
         let Some(&rkey) = self.room_names.get(req.room.as_str()) else {
             // Rooms are not sharded yet: one another shard runs is not
             // reachable from here, which the shell is told apart.
-            return Err(match self.room_elsewhere(&req.room) {
-                Some(_) => HubError::NotOwner,
-                None => HubError::UnknownRoom,
-            });
+            return Err(self.no_room(&req.room));
         };
         if !s.cold.inputs.take(now) {
             return reject(RejectCode::RateLimited);

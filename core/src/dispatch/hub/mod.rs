@@ -20,6 +20,16 @@
 //! is writable, the shell takes them with [`Hub::pull`], as many as it wants to
 //! coalesce into one write, and keeps pulling while the socket stays writable.
 //! [`HubOutput::Close`] asks the shell to close a socket.
+//!
+//! # Shards
+//!
+//! Several hubs may share a server's connections and topics, one per
+//! thread (see [`HubConfig::shards`] and [`owner_of`]). Each topic is opened,
+//! closed and sequenced by its owner and replicated to the others through
+//! [`PeerMsg`]s: drain [`Hub::poll_peer`] by the same rule as `poll_output`,
+//! and hand each message to its destination's [`Hub::handle_peer`], in order
+//! per pair of hubs. Rooms are not sharded yet: they run on their owner for
+//! its own sessions only. See `docs/dispatch.md`, Shards.
 
 mod api;
 mod caps;
@@ -149,6 +159,10 @@ impl Hub {
     /// topics' histories: topic `n` opened by this hub (from 0) gets epoch
     /// `epoch + n`, so pass a value past the previous run's last (the boot
     /// time in microseconds does), at most [`JSON_SAFE_MAX`](crate::proto::JSON_SAFE_MAX).
+    /// With several shards, topics are numbered by their owner, whose
+    /// replicas adopt its epochs, so each shard needs only this property
+    /// for itself; giving them all the boot time does. Each shard needs
+    /// its own `seed`.
     pub fn new(config: HubConfig, seed: [u8; 32], epoch: u64, now: Instant) -> Self {
         Hub {
             store: Store::new(&config),

@@ -69,6 +69,14 @@ impl Hub {
         }
         Some(room_owner(room, self.config.shards)).filter(|o| *o != self.config.shard)
     }
+
+    /// Why room `room` is not open here: another shard runs it, or nobody.
+    pub(super) fn no_room(&self, room: &str) -> super::HubError {
+        match self.room_elsewhere(room) {
+            Some(_) => super::HubError::NotOwner,
+            None => super::HubError::UnknownRoom,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod inputs;
 mod malformed;
 mod presence;
 mod sessions;
+mod shard_edges;
 mod shards;
 
 use alloc::boxed::Box;
