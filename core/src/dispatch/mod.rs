@@ -18,5 +18,5 @@ pub use client::{
 pub use hub::{
     Capabilities, CloseCode, Codec, ConnId, Dest, Frame, Hub, HubConfig, HubError, HubOutput,
     Origin, Pattern, PeerError, PeerMsg, RateConfig, Reliability, RoomCtx, RoomInput, RoomLogic,
-    ShardId, TopicConfig, owner_of, room_owner,
+    ShardId, TopicConfig, home_of_hello, home_of_session, home_of_token, owner_of, room_owner,
 };

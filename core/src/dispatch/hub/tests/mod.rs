@@ -5,6 +5,7 @@
 mod backpressure;
 mod cluster;
 mod delivery;
+mod home;
 mod inputs;
 mod malformed;
 mod presence;
