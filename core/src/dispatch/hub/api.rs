@@ -225,14 +225,7 @@ impl Hub {
         let tkey = *self.topic_names.get(topic).ok_or(HubError::UnknownTopic)?;
         let data: Arc<[u8]> = Arc::from(data);
         if let Some(owner) = self.topic_elsewhere(topic) {
-            let msg = PeerMsg::Publish {
-                // The name was open, so it is a valid topic name.
-                topic: Topic::try_from(topic).map_err(|_| HubError::UnknownTopic)?,
-                data,
-                at,
-                origin: None,
-            };
-            self.send_peer(Dest::Shard(owner), msg);
+            self.forward_publish(owner, tkey, data, at, None);
             return Ok(None);
         }
         if let Some(at) = at.filter(|at| *at > now) {
@@ -285,7 +278,26 @@ impl Hub {
     /// Appends to the topic and fans out to its live subscribers; with
     /// several shards, also sends it to the replicas (only an owner calls
     /// this).
+    #[inline]
     pub(super) fn publish_now(
+        &mut self,
+        tkey: Key,
+        data: Arc<[u8]>,
+        at: Option<Instant>,
+        now: Instant,
+    ) -> Position {
+        if self.config.shards > 1 {
+            let copy = data.clone();
+            let position = self.append(tkey, data, at, now);
+            self.send_append(tkey, position, at, copy);
+            return position;
+        }
+        self.append(tkey, data, at, now)
+    }
+
+    /// Appends at the topic's head and fans out: the one caller of the
+    /// fan-out, which stays inlined here, and all a lone hub does.
+    pub(super) fn append(
         &mut self,
         tkey: Key,
         data: Arc<[u8]>,
@@ -303,18 +315,8 @@ impl Hub {
             epoch: topic.epoch,
             offset,
         };
-        let replicated = self.config.shards > 1;
-        let append = replicated.then(|| PeerMsg::Append {
-            topic: topic.name.clone(),
-            position,
-            at,
-            data: data.clone(),
-        });
         topic.append(data, at, now);
         self.fan_out(tkey, offset, now);
-        if let Some(msg) = append {
-            self.send_peer(Dest::Others, msg);
-        }
         position
     }
 

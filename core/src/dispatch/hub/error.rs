@@ -60,8 +60,10 @@ pub enum HubError {
 pub enum PeerError {
     /// The sender is this hub, or not below [`HubConfig::shards`](super::HubConfig).
     UnknownShard,
-    /// A message for a topic's owner reached a hub that does not own it; the
-    /// origin is answered with [`HubError::NotOwner`].
+    /// A message about a topic came from a shard that does not own it
+    /// (`Open`, `Close`, `Append`: ignored), or a publish reached a shard
+    /// that does not own it (its origin is answered
+    /// [`HubError::NotOwner`]): the shards disagree on their count.
     Misrouted,
     /// A replicated message at or behind the replica's head, or of another
     /// epoch: it is ignored, and the replica is unchanged.

@@ -4,8 +4,6 @@ use alloc::sync::Arc;
 use core::fmt::Write;
 
 use super::frame::Frame;
-use super::ids::parse_session;
-use super::peer::{Dest, Origin, PeerMsg};
 use super::session::{Answer, Kind, Sub};
 use super::slab::Key;
 use super::timed::Ack;
@@ -242,17 +240,7 @@ impl Hub {
             if let Some(id) = req.request {
                 s.cold.requests.put(Kind::Publish, id, Answer::Held);
             }
-            let origin = parse_session(&s.cold.id).map(|session| Origin {
-                session,
-                request: req.request,
-            });
-            let msg = PeerMsg::Publish {
-                topic: req.topic.clone(),
-                data,
-                at: req.at,
-                origin,
-            };
-            self.send_peer(Dest::Shard(owner), msg);
+            self.forward_publish(owner, tkey, data, req.at, Some((key, req.request)));
             return Ok(());
         }
         if let Some(at) = timed {

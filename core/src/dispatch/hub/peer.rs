@@ -12,6 +12,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::error::PeerError;
+use super::ids::parse_session;
 use super::session::{Answer, Kind};
 use super::shard::ShardId;
 use super::slab::Key;
@@ -180,6 +181,58 @@ impl Hub {
         self.peers.push_back((dest, msg));
     }
 
+    /// Sends what the owner appended to `tkey` at `position` to every
+    /// replica. Out of line: a lone hub never comes here.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn send_append(
+        &mut self,
+        tkey: Key,
+        position: Position,
+        at: Option<Instant>,
+        data: Arc<[u8]>,
+    ) {
+        if let Some(topic) = self.topics.get(tkey).map(|t| t.name.clone()) {
+            let msg = PeerMsg::Append {
+                topic,
+                position,
+                at,
+                data,
+            };
+            self.send_peer(Dest::Others, msg);
+        }
+    }
+
+    /// Forwards a publish to `tkey` to its owner, on behalf of a session of
+    /// this hub and its request id, or of the application (`None`). Out of
+    /// line: a lone hub never comes here.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn forward_publish(
+        &mut self,
+        owner: ShardId,
+        tkey: Key,
+        data: Arc<[u8]>,
+        at: Option<Instant>,
+        from: Option<(Key, Option<RequestId>)>,
+    ) {
+        let origin = from.and_then(|(key, request)| {
+            let s = self.sessions.get(key)?;
+            // Always a number: the hub wrote the id.
+            let session = parse_session(&s.cold.id)?;
+            Some(Origin { session, request })
+        });
+        if let Some(topic) = self.topics.get(tkey).map(|t| t.name.clone()) {
+            let msg = PeerMsg::Publish {
+                topic,
+                data,
+                at,
+                origin,
+            };
+            self.send_peer(Dest::Shard(owner), msg);
+        }
+    }
+
     /// Opens the replica of a topic the owner opened, with the owner's
     /// epoch. A topic of that name still open here under another epoch is a
     /// previous life whose `Close` never came: it ends first.
@@ -302,10 +355,8 @@ impl Hub {
         if gap {
             self.resync_replica(tkey, got.offset, now);
         }
-        if let Some(t) = self.topics.get_mut(tkey) {
-            t.append(data, at, now);
-        }
-        self.fan_out(tkey, got.offset, now);
+        // At the head, which is now `got.offset`.
+        self.append(tkey, data, at, now);
         if gap {
             return Err(HubError::Peer(PeerError::Resynced { head, got }));
         }
