@@ -16,6 +16,7 @@ pub use client::{
 };
 #[cfg(feature = "alloc")]
 pub use hub::{
-    Capabilities, CloseCode, Codec, ConnId, Frame, Hub, HubConfig, HubError, HubOutput, Pattern,
-    RateConfig, Reliability, RoomCtx, RoomInput, RoomLogic, TopicConfig,
+    Capabilities, CloseCode, Codec, ConnId, Dest, Frame, Hub, HubConfig, HubError, HubOutput,
+    Origin, Pattern, PeerError, PeerMsg, RateConfig, Reliability, RoomCtx, RoomInput, RoomLogic,
+    ShardId, TopicConfig, home_of_hello, home_of_session, home_of_token, owner_of, room_owner,
 };

@@ -7,8 +7,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::caps::room_of;
+use super::peer::{Dest, PeerMsg};
 use super::room::{RoomLogic, RoomState};
 use super::slab::Key;
+use super::timed::Ack;
 use super::topic::TopicState;
 use super::{Deadline, Hub, HubError, TopicConfig};
 use crate::proto::{JSON_SAFE_MAX, MemberId, Position, Room, SessionId, Topic};
@@ -18,8 +20,41 @@ use crate::timeline::{Schedule, Timeline};
 impl Hub {
     /// Opens a topic. A topic named `room/…` belongs to room `room`: its
     /// subscribers are in that room's presence.
+    ///
+    /// With several shards, a topic is opened on its owner
+    /// ([`owner_of`](super::owner_of)) only, which opens its replica on every
+    /// other shard through [`PeerMsg::Open`](super::PeerMsg); elsewhere this
+    /// is [`HubError::NotOwner`]. The owner chooses the epoch, as a lone hub
+    /// does, and the replicas adopt it: opens by the application on each hub
+    /// would interleave differently with other topics' opens, and no
+    /// function of the name alone can give a reopened topic a new epoch
+    /// without remembering every closed name.
     pub fn open_topic(&mut self, name: &str, config: TopicConfig) -> Result<Position, HubError> {
         let name = Topic::try_from(name).map_err(|_| HubError::UnknownTopic)?;
+        if self.topic_elsewhere(&name).is_some() {
+            return Err(HubError::NotOwner);
+        }
+        let epoch = self.epoch.wrapping_add(self.opens) & JSON_SAFE_MAX;
+        let position = self.open_local(name.clone(), config, epoch)?;
+        self.opens += 1;
+        if self.sharded() {
+            let msg = PeerMsg::Open {
+                topic: name,
+                config,
+                epoch,
+            };
+            self.send_peer(Dest::Others, msg);
+        }
+        Ok(position)
+    }
+
+    /// Opens a topic (or a replica) with the given epoch.
+    pub(super) fn open_local(
+        &mut self,
+        name: Topic,
+        config: TopicConfig,
+        epoch: u64,
+    ) -> Result<Position, HubError> {
         if self.topic_names.contains_key(&name) {
             return Err(HubError::AlreadyOpen);
         }
@@ -27,8 +62,6 @@ impl Hub {
             return Err(HubError::TooManyTopics);
         }
         let room = room_of(&name).and_then(|r| self.room_names.get(r).copied());
-        let epoch = self.epoch.wrapping_add(self.opens) & JSON_SAFE_MAX;
-        self.opens += 1;
         let topic = TopicState::new(name.clone(), config, epoch, room);
         let position = topic.position();
         let key = self.topics.insert(topic);
@@ -37,8 +70,25 @@ impl Hub {
     }
 
     /// Closes a topic: its history and held publishes go, and its subscribers
-    /// are unsubscribed (and told `unknown_topic`).
+    /// are unsubscribed (and told `unknown_topic`). With several shards, on
+    /// the owner only (elsewhere [`HubError::NotOwner`]): its replicas close
+    /// when its [`PeerMsg::Close`](super::PeerMsg) arrives.
     pub fn close_topic(&mut self, name: &str, now: Instant) -> Result<(), HubError> {
+        if self.topic_elsewhere(name).is_some() {
+            return Err(HubError::NotOwner);
+        }
+        self.close_local(name, now)?;
+        if self.sharded() {
+            // The name was open, so it is a valid topic name.
+            if let Ok(topic) = Topic::try_from(name) {
+                self.send_peer(Dest::Others, PeerMsg::Close { topic });
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes a topic (or a replica) here.
+    pub(super) fn close_local(&mut self, name: &str, now: Instant) -> Result<(), HubError> {
         let now = self.advance(now);
         let (topic, key) = self
             .topic_names
@@ -56,8 +106,8 @@ impl Hub {
             }
         }
         // A held publish that will never be released is answered now.
-        for (skey, request) in self.timed.forget_topic(key) {
-            self.refuse_held(skey, request);
+        for ack in self.timed.forget_topic(key) {
+            self.answer_to(ack, Err(HubError::UnknownTopic));
         }
         self.topics.remove(key);
         Ok(())
@@ -66,6 +116,12 @@ impl Hub {
     /// Opens a room with its logic and, if it has a schedule, a timeline
     /// starting at `now` whose phases are announced to the room's members.
     /// Sessions already subscribed to topics of the room enter its presence.
+    ///
+    /// With several shards, a room is opened on its owner
+    /// ([`room_owner`](super::room_owner), the owner of its topics too)
+    /// only; elsewhere this is [`HubError::NotOwner`]. Its presence, phases,
+    /// inputs and `send_to_room` then reach the sessions of that shard only
+    /// (see `docs/dispatch.md`, Shards).
     pub fn open_room(
         &mut self,
         name: &str,
@@ -75,6 +131,9 @@ impl Hub {
     ) -> Result<(), HubError> {
         let now = self.advance(now);
         let name = Room::try_from(name).map_err(|_| HubError::UnknownRoom)?;
+        if self.room_elsewhere(&name).is_some() {
+            return Err(HubError::NotOwner);
+        }
         if self.room_names.contains_key(&name) {
             return Err(HubError::AlreadyOpen);
         }
@@ -111,7 +170,10 @@ impl Hub {
     /// Closes a room: its topics stay open but no longer belong to it, and
     /// its presence and timeline end.
     pub fn close_room(&mut self, name: &str) -> Result<(), HubError> {
-        let key = self.room_names.remove(name).ok_or(HubError::UnknownRoom)?;
+        let key = self
+            .room_names
+            .remove(name)
+            .ok_or_else(|| self.no_room(name))?;
         for tkey in self.topics_of_room(key) {
             if let Some(t) = self.topics.get_mut(tkey) {
                 t.room = None;
@@ -148,7 +210,10 @@ impl Hub {
 
     /// Publishes `data` to a topic's subscribers from the server side: now,
     /// or at `at` if that is later (held, then released to everyone at once).
-    /// Returns where it landed, or `None` if held.
+    /// Returns where it landed, or `None` if held, or if another shard owns
+    /// the topic: it is then forwarded to the owner, which sequences (or
+    /// holds) it, and nobody is answered; the owner's refusals (the topic
+    /// closed meanwhile, too many held) are dropped.
     pub fn publish(
         &mut self,
         topic: &str,
@@ -159,22 +224,19 @@ impl Hub {
         let now = self.advance(now);
         let tkey = *self.topic_names.get(topic).ok_or(HubError::UnknownTopic)?;
         let data: Arc<[u8]> = Arc::from(data);
-        if let Some(at) = at.filter(|at| *at > now) {
-            if self.timed.len() >= self.config.max_timed {
-                return Err(HubError::TimedFull);
-            }
-            let held = super::timed::Held {
-                topic: tkey,
-                data,
-                ack: None,
-            };
-            self.timed.hold(at, held);
+        if let Some(owner) = self.topic_elsewhere(topic) {
+            self.forward_publish(owner, tkey, data, at, None);
             return Ok(None);
+        }
+        if let Some(at) = at.filter(|at| *at > now) {
+            return self.hold(at, tkey, data, Ack::None).map(|()| None);
         }
         Ok(Some(self.publish_now(tkey, data, at, now)))
     }
 
     /// Sends `data` to one session's inbox (see [`HubConfig::inbox`](super::HubConfig)).
+    /// With several shards, on the session's home shard only (elsewhere
+    /// [`HubError::UnknownSession`]).
     pub fn send_to_session(&mut self, session: &SessionId, data: &[u8]) -> Result<(), HubError> {
         let key = super::ids::parse_session(session)
             .and_then(|id| self.by_id.get(&id).copied())
@@ -184,6 +246,8 @@ impl Hub {
     }
 
     /// Sends `data` to the inbox of every session of `user`; returns how many.
+    /// With several shards, only the user's sessions on this one are
+    /// reached.
     pub fn send_to_user(&mut self, user: &MemberId, data: &[u8]) -> usize {
         let keys = self.by_user.get(user).cloned().unwrap_or_default();
         for &key in &keys {
@@ -193,9 +257,13 @@ impl Hub {
     }
 
     /// Sends `data` to the inbox of every session in a room's presence;
-    /// returns how many.
+    /// returns how many. With several shards, on the room's owner, and to
+    /// the sessions of that shard only.
     pub fn send_to_room(&mut self, room: &str, data: &[u8]) -> Result<usize, HubError> {
-        let rkey = *self.room_names.get(room).ok_or(HubError::UnknownRoom)?;
+        let rkey = *self
+            .room_names
+            .get(room)
+            .ok_or_else(|| self.no_room(room))?;
         let members = self
             .rooms
             .get(rkey)
@@ -207,8 +275,29 @@ impl Hub {
         Ok(members.len())
     }
 
-    /// Appends to the topic and fans out to its live subscribers.
+    /// Appends to the topic and fans out to its live subscribers; with
+    /// several shards, also sends it to the replicas (only an owner calls
+    /// this).
+    #[inline]
     pub(super) fn publish_now(
+        &mut self,
+        tkey: Key,
+        data: Arc<[u8]>,
+        at: Option<Instant>,
+        now: Instant,
+    ) -> Position {
+        if self.config.shards > 1 {
+            let copy = data.clone();
+            let position = self.append(tkey, data, at, now);
+            self.send_append(tkey, position, at, copy);
+            return position;
+        }
+        self.append(tkey, data, at, now)
+    }
+
+    /// Appends at the topic's head and fans out: the one caller of the
+    /// fan-out, which stays inlined here, and all a lone hub does.
+    pub(super) fn append(
         &mut self,
         tkey: Key,
         data: Arc<[u8]>,
@@ -235,16 +324,7 @@ impl Hub {
     pub(super) fn release_timed(&mut self, now: Instant) {
         while let Some((at, held)) = self.timed.pop_due(now) {
             let position = self.publish_now(held.topic, held.data, Some(at), now);
-            if let Some((key, id)) = held.ack {
-                if let Some(s) = self.sessions.get_mut(key) {
-                    s.cold.requests.put(
-                        super::session::Kind::Publish,
-                        id,
-                        super::session::Answer::Published(position),
-                    );
-                }
-                self.ack(key, id, position);
-            }
+            self.answer_to(held.ack, Ok(position));
         }
     }
 }

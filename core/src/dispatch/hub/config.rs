@@ -1,5 +1,6 @@
 //! The hub's limits and the settings of each topic.
 
+use super::shard::ShardId;
 use crate::proto::{ClockId, DEFAULT_MAX_FRAME};
 use crate::time::Duration;
 use crate::timeline::TimelineConfig;
@@ -52,6 +53,12 @@ pub struct HubConfig {
     /// The topic name carried by targeted deliveries (to a session, a user or
     /// a room); each session numbers its own targeted deliveries from 0.
     pub inbox: &'static str,
+    /// This hub's index among the server's hubs (see [`owner_of`](super::owner_of)).
+    /// Below `shards`; a hub whose index is not owns no topic and no room.
+    pub shard: ShardId,
+    /// How many hubs share the server's connections and topics. With 1 (the
+    /// default) the hub owns everything and never has a peer message.
+    pub shards: u16,
 }
 
 impl Default for HubConfig {
@@ -80,6 +87,8 @@ impl Default for HubConfig {
             max_rooms: 10_000,
             timeline: TimelineConfig::default(),
             inbox: "@inbox",
+            shard: ShardId(0),
+            shards: 1,
         }
     }
 }

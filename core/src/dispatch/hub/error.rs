@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::proto::{DecodeError, ErrorCode};
+use crate::proto::{DecodeError, ErrorCode, Position};
 
 /// Why the hub refused an input or a call. Every refusal of a client message
 /// is also sent to that client as an `error` frame carrying
@@ -42,6 +42,65 @@ pub enum HubError {
     AlreadyOpen,
     /// No such session.
     UnknownSession,
+    /// Another shard owns this topic or room (see
+    /// [`owner_of`](super::owner_of)): open, close and run it there. A client
+    /// sees it only for an input to a room another shard runs, as
+    /// `unknown_room`.
+    NotOwner,
+    /// A peer message could not be applied as sent.
+    Peer(PeerError),
+}
+
+/// Why [`Hub::handle_peer`](super::Hub::handle_peer) did not apply a peer
+/// message as sent. Peers are trusted (they are the server's own hubs) and
+/// their channels are FIFO, so these mean a wiring or configuration mistake;
+/// the hub stays consistent either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerError {
+    /// The sender is this hub, or not below [`HubConfig::shards`](super::HubConfig).
+    UnknownShard,
+    /// A message about a topic came from a shard that does not own it
+    /// (`Open`, `Close`, `Append`: ignored), or a publish reached a shard
+    /// that does not own it (its origin is answered
+    /// [`HubError::NotOwner`]): the shards disagree on their count.
+    Misrouted,
+    /// A replicated message at or behind the replica's head, or of another
+    /// epoch: it is ignored, and the replica is unchanged.
+    Stale {
+        /// The replica's position (the next offset it expects).
+        head: Position,
+        /// The message's position.
+        got: Position,
+    },
+    /// A replicated message past the replica's head: the messages between
+    /// were lost on the way. The replica resynced (see `docs/dispatch.md`,
+    /// Shards) and applied the message.
+    Resynced {
+        /// The replica's head before.
+        head: Position,
+        /// The message's position.
+        got: Position,
+    },
+}
+
+impl fmt::Display for PeerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeerError::UnknownShard => f.write_str("unknown peer shard"),
+            PeerError::Misrouted => f.write_str("peer message for another shard's topic"),
+            PeerError::Stale { head, got } => write!(
+                f,
+                "stale replica message {}:{} at head {}:{}",
+                got.epoch, got.offset, head.epoch, head.offset
+            ),
+            PeerError::Resynced { head, got } => write!(
+                f,
+                "replica resynced from {}:{} to {}:{}",
+                head.epoch, head.offset, got.epoch, got.offset
+            ),
+        }
+    }
 }
 
 impl HubError {
@@ -54,7 +113,7 @@ impl HubError {
             HubError::UnexpectedMessage => ErrorCode::UnexpectedMessage,
             HubError::Forbidden | HubError::TooManySubscriptions => ErrorCode::Forbidden,
             HubError::UnknownTopic => ErrorCode::UnknownTopic,
-            HubError::UnknownRoom => ErrorCode::UnknownRoom,
+            HubError::UnknownRoom | HubError::NotOwner => ErrorCode::UnknownRoom,
             // "Too many now, try later" is what rate_limited tells a client.
             HubError::RateLimited | HubError::TimedFull => ErrorCode::RateLimited,
             _ => ErrorCode::Internal,
@@ -81,6 +140,8 @@ impl fmt::Display for HubError {
             HubError::TooManyRooms => f.write_str("room limit reached"),
             HubError::AlreadyOpen => f.write_str("already open"),
             HubError::UnknownSession => f.write_str("no such session"),
+            HubError::NotOwner => f.write_str("owned by another shard"),
+            HubError::Peer(e) => write!(f, "peer: {e}"),
         }
     }
 }

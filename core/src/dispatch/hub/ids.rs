@@ -20,11 +20,13 @@ impl Hub {
     ///
     /// Both are drawn from the seeded ChaCha20 stream: unguessable when the
     /// seed is, and the same in every run with the same seed. A collision with
-    /// a live one is drawn again, so ids are unique.
+    /// a live one is drawn again, so ids are unique; so is one that would name
+    /// another shard (see [`super::home`]), which costs as many draws as there
+    /// are shards on average and none with one.
     pub(super) fn fresh_ids(&mut self) -> (u64, u128) {
         let id = loop {
             let id = self.rng.next_u64();
-            if !self.by_id.contains_key(&id) {
+            if self.is_home_of(u128::from(id)) && !self.by_id.contains_key(&id) {
                 break id;
             }
         };
@@ -36,7 +38,7 @@ impl Hub {
         loop {
             let (high, low) = (self.rng.next_u64(), self.rng.next_u64());
             let token = (u128::from(high) << 64) | u128::from(low);
-            if !self.by_token.contains_key(&token) {
+            if self.is_home_of(token) && !self.by_token.contains_key(&token) {
                 return token;
             }
         }

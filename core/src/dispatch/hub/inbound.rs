@@ -6,7 +6,7 @@ use core::fmt::Write;
 use super::frame::Frame;
 use super::session::{Answer, Kind, Sub};
 use super::slab::Key;
-use super::timed::Held;
+use super::timed::Ack;
 use super::{CloseCode, ConnId, EARLY_MAX, Hub, HubError};
 use crate::proto::codec::{decode_json_limited, decode_postcard_limited};
 use crate::proto::{
@@ -206,6 +206,7 @@ impl Hub {
         req: &Publish<'_>,
         now: Instant,
     ) -> Result<(), HubError> {
+        let owner = self.topic_elsewhere(&req.topic);
         let s = self.sessions.get_mut(key).ok_or(HubError::UnknownSession)?;
         if let Some(id) = req.request {
             match s.cold.requests.get(Kind::Publish, id) {
@@ -226,27 +227,32 @@ impl Hub {
             .get(req.topic.as_str())
             .ok_or(HubError::UnknownTopic)?;
         let timed = req.at.filter(|at| *at > now);
-        if timed.is_some() && self.timed.len() >= self.config.max_timed {
+        // The owner holds a forwarded timed publish, and counts it there.
+        if timed.is_some() && owner.is_none() && self.timed.len() >= self.config.max_timed {
             return Err(HubError::TimedFull);
         }
         if !s.cold.publishes.take(now) {
             return Err(HubError::RateLimited);
         }
         let data: Arc<[u8]> = Arc::from(req.data.as_bytes());
-        if let Some(at) = timed {
-            let ack = req.request.map(|id| (key, id));
+        if let Some(owner) = owner {
+            // Answered when the owner's answer comes back.
             if let Some(id) = req.request {
                 s.cold.requests.put(Kind::Publish, id, Answer::Held);
             }
-            self.timed.hold(
-                at,
-                Held {
-                    topic: tkey,
-                    data,
-                    ack,
-                },
-            );
+            self.forward_publish(owner, tkey, data, req.at, Some((key, req.request)));
             return Ok(());
+        }
+        if let Some(at) = timed {
+            let ack = match req.request {
+                Some(id) => {
+                    s.cold.requests.put(Kind::Publish, id, Answer::Held);
+                    Ack::Local(key, id)
+                }
+                None => Ack::None,
+            };
+            // Within the bound: checked above, before the rate token.
+            return self.hold(at, tkey, data, ack);
         }
         let position = self.publish_now(tkey, data, req.at, now);
         if let Some(id) = req.request {
@@ -260,15 +266,18 @@ impl Hub {
         Ok(())
     }
 
-    /// Answers a held publish whose topic closed before its `at` with
-    /// `unknown_topic`, and forgets the request, so that a resend is judged
-    /// afresh rather than waiting for a release that will not come.
-    pub(super) fn refuse_held(&mut self, key: Key, request: RequestId) {
+    /// Refuses a publish whose answer came later than its arrival (held
+    /// until `at`, or forwarded to its topic's owner) with an `error`, and
+    /// forgets the request, so that a resend is judged afresh rather than
+    /// waiting for an answer that will not come.
+    pub(super) fn refuse_session(&mut self, key: Key, err: HubError, request: Option<RequestId>) {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
-        s.cold.requests.forget(Kind::Publish, request);
-        let msg = error_msg(HubError::UnknownTopic, Some(request), None);
+        if let Some(id) = request {
+            s.cold.requests.forget(Kind::Publish, id);
+        }
+        let msg = error_msg(err, request, None);
         let frame = Frame::encode(&msg, s.codec);
         self.push_other(key, frame);
     }

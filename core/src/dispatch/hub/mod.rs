@@ -20,6 +20,16 @@
 //! is writable, the shell takes them with [`Hub::pull`], as many as it wants to
 //! coalesce into one write, and keeps pulling while the socket stays writable.
 //! [`HubOutput::Close`] asks the shell to close a socket.
+//!
+//! # Shards
+//!
+//! Several hubs may share a server's connections and topics, one per
+//! thread (see [`HubConfig::shards`] and [`owner_of`]). Each topic is opened,
+//! closed and sequenced by its owner and replicated to the others through
+//! [`PeerMsg`]s: drain [`Hub::poll_peer`] by the same rule as `poll_output`,
+//! and hand each message to its destination's [`Hub::handle_peer`], in order
+//! per pair of hubs. Rooms are not sharded yet: they run on their owner for
+//! its own sessions only. See `docs/dispatch.md`, Shards.
 
 mod api;
 mod caps;
@@ -30,18 +40,21 @@ mod error;
 mod fanout;
 mod fifo;
 mod frame;
+mod home;
 mod idmap;
 mod ids;
 mod inbound;
 mod input;
 mod logic;
 mod outbound;
+mod peer;
 mod presence;
 mod pump;
 mod queue;
 mod rate;
 mod room;
 mod session;
+mod shard;
 mod slab;
 mod store;
 mod timed;
@@ -50,7 +63,7 @@ mod topic;
 #[cfg(test)]
 mod tests;
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
 use rand_chacha::ChaCha20Rng;
@@ -58,9 +71,12 @@ use rand_core::SeedableRng;
 
 pub use caps::{Capabilities, Pattern};
 pub use config::{HubConfig, RateConfig, Reliability, TopicConfig};
-pub use error::{CloseCode, HubError};
+pub use error::{CloseCode, HubError, PeerError};
 pub use frame::{Codec, Frame};
+pub use home::{home_of_hello, home_of_session, home_of_token};
+pub use peer::{Dest, Origin, PeerMsg};
 pub use room::{RoomCtx, RoomInput, RoomLogic};
+pub use shard::{ShardId, owner_of, room_owner};
 
 use crate::proto::{MemberId, Room, SessionId, Topic};
 use crate::time::Instant;
@@ -131,6 +147,9 @@ pub struct Hub {
     outputs: Fifo<HubOutput>,
     /// Actions a room's logic recorded, applied after it returns.
     actions: Vec<Action>,
+    /// Messages for peer shards, apart from `outputs`, which stays small,
+    /// `Copy` and on the hot path.
+    peers: VecDeque<(peer::Dest, peer::PeerMsg)>,
 }
 
 impl Hub {
@@ -142,6 +161,10 @@ impl Hub {
     /// topics' histories: topic `n` opened by this hub (from 0) gets epoch
     /// `epoch + n`, so pass a value past the previous run's last (the boot
     /// time in microseconds does), at most [`JSON_SAFE_MAX`](crate::proto::JSON_SAFE_MAX).
+    /// With several shards, topics are numbered by their owner, whose
+    /// replicas adopt its epochs, so each shard needs only this property
+    /// for itself; giving them all the boot time does. Each shard needs
+    /// its own `seed`.
     pub fn new(config: HubConfig, seed: [u8; 32], epoch: u64, now: Instant) -> Self {
         Hub {
             store: Store::new(&config),
@@ -163,6 +186,7 @@ impl Hub {
             deadlines: BTreeSet::new(),
             outputs: Fifo::new(),
             actions: Vec::new(),
+            peers: VecDeque::new(),
         }
     }
 

@@ -35,7 +35,9 @@ pub(crate) enum Answer {
     /// Could not be judged (unknown room): answered with an `error`.
     InputError(HubError),
     Published(Position),
-    /// A timed publish waiting for its `at`; the ack comes on release.
+    /// A publish answered later: a timed one waiting for its `at` (acked on
+    /// release), or one forwarded to its topic's owner shard (acked when
+    /// the owner answers).
     Held,
 }
 

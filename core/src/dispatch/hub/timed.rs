@@ -4,6 +4,8 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::peer::Origin;
+use super::shard::ShardId;
 use super::slab::Key;
 use crate::proto::RequestId;
 use crate::time::Instant;
@@ -13,8 +15,19 @@ use crate::time::Instant;
 pub(crate) struct Held {
     pub(crate) topic: Key,
     pub(crate) data: Arc<[u8]>,
-    /// The publishing session and its request id, to ack on release.
-    pub(crate) ack: Option<(Key, RequestId)>,
+    /// Who is answered on release.
+    pub(crate) ack: Ack,
+}
+
+/// Who a held publish answers when it is released (or its topic closes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ack {
+    /// Nobody: the server published it, or the client gave no request id.
+    None,
+    /// A session of this hub and its request id.
+    Local(Key, RequestId),
+    /// A session of another shard, which forwarded the publish here.
+    Remote(ShardId, Origin),
 }
 
 /// Held publishes in release order: by `at`, then by arrival.
@@ -22,6 +35,23 @@ pub(crate) struct Held {
 pub(crate) struct Timed {
     held: BTreeMap<(Instant, u64), Held>,
     seq: u64,
+}
+
+impl super::Hub {
+    /// Holds a publish until `at`, within the hub's bound on held publishes.
+    pub(super) fn hold(
+        &mut self,
+        at: Instant,
+        topic: Key,
+        data: Arc<[u8]>,
+        ack: Ack,
+    ) -> Result<(), super::HubError> {
+        if self.timed.len() >= self.config.max_timed {
+            return Err(super::HubError::TimedFull);
+        }
+        self.timed.hold(at, Held { topic, data, ack });
+        Ok(())
+    }
 }
 
 impl Timed {
@@ -50,13 +80,15 @@ impl Timed {
 
     /// Drops every held publish to `topic` (it closed), returning the acks
     /// they owed, in release order.
-    pub(crate) fn forget_topic(&mut self, topic: Key) -> Vec<(Key, RequestId)> {
+    pub(crate) fn forget_topic(&mut self, topic: Key) -> Vec<Ack> {
         let mut owed = Vec::new();
         self.held.retain(|_, h| {
             if h.topic != topic {
                 return true;
             }
-            owed.extend(h.ack);
+            if h.ack != Ack::None {
+                owed.push(h.ack);
+            }
             false
         });
         owed

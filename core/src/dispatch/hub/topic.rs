@@ -126,6 +126,13 @@ impl TopicState {
         }
     }
 
+    /// Moves the head to `offset` past messages this topic never got (a
+    /// replica's resync); the history goes, as it must stay contiguous.
+    pub(crate) fn jump(&mut self, offset: u64) {
+        self.history.clear();
+        self.head = offset;
+    }
+
     /// Forgets messages older than the configured age.
     pub(crate) fn forget_old(&mut self, now: Instant) {
         let age = self.config.history_age;

@@ -3,11 +3,15 @@
 //! stall it) and decodes what each client receives.
 
 mod backpressure;
+mod cluster;
 mod delivery;
+mod home;
 mod inputs;
 mod malformed;
 mod presence;
 mod sessions;
+mod shard_edges;
+mod shards;
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
