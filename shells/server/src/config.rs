@@ -22,6 +22,13 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Threads running connection I/O; 0 means one per core.
     pub threads: usize,
+    /// Hubs (shards of the event router), each on an I/O thread of its own:
+    /// connections, and the topics they sequence, are spread over them, so
+    /// that fan-out runs on every core. 0 means one per I/O thread; more
+    /// than there are I/O threads is refused. Rooms are not sharded yet: a
+    /// room's presence, phases and inputs reach only the sessions on the
+    /// room's hub, so keep 1 where rooms are played (the demo).
+    pub hubs: usize,
     /// Log filter (`tracing-subscriber` directives such as `info` or
     /// `onbeat_server=debug`); `ONBEAT_LOG` or `RUST_LOG` override it.
     pub log: String,
@@ -41,6 +48,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 7700)),
             threads: 0,
+            hubs: 1,
             log: "info".into(),
             drain_ms: 5_000,
             auth: AuthConfig::default(),
@@ -241,6 +249,7 @@ impl Config {
         if self.auth.secret.is_empty() {
             return Err(ConfigError::EmptySecret);
         }
+        self.check_hubs()?;
         // An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) is loopback too.
         let loopback = self.listen.ip().to_canonical().is_loopback();
         if self.auth.secret == DEFAULT_SECRET && !loopback {
@@ -278,6 +287,34 @@ impl Config {
         }
     }
 
+    /// Refuses more `hubs` than I/O threads to run them on.
+    pub fn check_hubs(&self) -> Result<(), ConfigError> {
+        let threads = self.io_threads();
+        if self.hubs > threads || self.hubs > usize::from(u16::MAX) {
+            return Err(ConfigError::TooManyHubs {
+                hubs: self.hubs,
+                threads,
+            });
+        }
+        Ok(())
+    }
+
+    /// The I/O threads to run: `threads`, or one per core.
+    pub fn io_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// The hubs to run: `hubs`, or one per I/O thread.
+    pub fn hub_count(&self) -> usize {
+        match self.hubs {
+            0 => self.io_threads(),
+            n => n,
+        }
+    }
+
     /// The configuration as TOML, as `--print-config` shows it.
     pub fn to_toml(&self) -> String {
         // Every field is a plain value, a string, a list or a table, all of
@@ -298,6 +335,13 @@ pub enum ConfigError {
         /// The address configured.
         listen: SocketAddr,
     },
+    /// More `hubs` than I/O threads to run them on.
+    TooManyHubs {
+        /// The hubs configured.
+        hubs: usize,
+        /// The I/O threads there are.
+        threads: usize,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -312,6 +356,11 @@ impl fmt::Display for ConfigError {
                  public default, with which anyone can mint tokens: set auth.secret in the \
                  --config file or with ONBEAT_AUTH__SECRET (e.g. \
                  ONBEAT_AUTH__SECRET=$(openssl rand -hex 32)), or listen on 127.0.0.1"
+            ),
+            ConfigError::TooManyHubs { hubs, threads } => write!(
+                f,
+                "hubs = {hubs} but there are {threads} I/O threads: each hub runs on a \
+                 thread of its own; set hubs to at most threads (0: one per thread)"
             ),
         }
     }

@@ -163,7 +163,7 @@ mod tests {
         rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), 4096).unwrap();
         let (hub, _hub_rx) = smol::channel::bounded(16);
         let shared = Shared::for_tests(hub);
-        let (mailbox, inbox) = mailbox();
+        let (mailbox, inbox) = mailbox(0);
         let text = OpCode::Data(Data::Text);
         let writer = smol::spawn(write_task(
             socket.clone(),
@@ -219,7 +219,7 @@ mod tests {
         let frame = Frame::from(b"{}".to_vec());
         let mut jobs: Vec<Job> = (0..64)
             .map(|i| {
-                let (mailbox, _inbox) = mailbox();
+                let (mailbox, _inbox) = mailbox(0);
                 assert!(mailbox.turn().claim());
                 Job {
                     conn: ConnId(i),

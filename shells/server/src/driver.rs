@@ -21,9 +21,11 @@ use std::sync::Arc;
 use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 use bytes::Bytes;
-use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, Frame, Hub, HubOutput};
+use onbeat_core::dispatch::hub::{
+    Capabilities, Codec, ConnId, Dest, Frame, Hub, HubOutput, PeerMsg, ShardId,
+};
 use onbeat_core::proto::ErrorCode;
-use smol::channel::Receiver;
+use smol::channel::{Receiver, Sender};
 
 use crate::clock::ServerClock;
 use crate::close;
@@ -91,6 +93,34 @@ fn opcode(codec: Codec) -> OpCode {
     })
 }
 
+/// What woke the hub's task.
+enum Wake {
+    Hub(Result<ToHub, smol::channel::RecvError>),
+    Peer(FromPeer),
+    Timer,
+}
+
+/// A message from another hub of the same server.
+pub(crate) type FromPeer = (ShardId, PeerMsg);
+
+/// Messages taken from one channel in one pass, at most: the hub shares its
+/// thread with connections.
+const PASS: usize = 256;
+
+/// A hub's links to the server's other hubs (see the core's `Shards` in
+/// `docs/dispatch.md`): one FIFO channel into each hub, so that what one
+/// hub tells another arrives in the order it was said. Unbounded, as a hub
+/// that waited for room in another's channel could wait on one waiting for
+/// it; what flows is bounded by the clients' rate limits.
+pub(crate) struct Peers {
+    /// This hub's place.
+    pub(crate) me: ShardId,
+    /// Every hub's channel, by index (this hub's own unused).
+    pub(crate) to: Vec<Sender<FromPeer>>,
+    /// This hub's channel.
+    pub(crate) from: Receiver<FromPeer>,
+}
+
 /// Owns the hub and everything only the hub task touches.
 pub(crate) struct Driver {
     hub: Hub,
@@ -106,6 +136,10 @@ pub(crate) struct Driver {
     /// Connections the hub has more for once their batch is written.
     again: Vec<ConnId>,
     pool: Pool,
+    peers: Option<Peers>,
+    /// What this hub last added to the server's session and timed gauges,
+    /// which every hub adds to.
+    counted: (i64, i64),
     shutting_down: bool,
 }
 
@@ -117,6 +151,7 @@ impl Driver {
         batch_bytes: usize,
         posting: Posting,
         pool: Pool,
+        peers: Option<Peers>,
     ) -> Self {
         Driver {
             hub,
@@ -129,6 +164,8 @@ impl Driver {
             jobs: Vec::new(),
             again: Vec::new(),
             pool,
+            peers,
+            counted: (0, 0),
             shutting_down: false,
         }
     }
@@ -139,6 +176,8 @@ impl Driver {
         // reactor timer is a system call.
         let mut timer = smol::Timer::never();
         let mut armed = None;
+        // A lone hub's peer channel never has anything (and never closes).
+        let no_peers = smol::channel::unbounded::<FromPeer>();
         loop {
             let deadline = self.hub.poll_timeout();
             if deadline != armed {
@@ -148,18 +187,36 @@ impl Driver {
                 }
                 armed = deadline;
             }
-            let mut next = smol::future::or(async { Some(rx.recv().await) }, async {
-                (&mut timer).await;
-                None
-            })
+            let from_peers = self.peers.as_ref().map_or(&no_peers.1, |p| &p.from);
+            let woken = smol::future::or(
+                smol::future::or(async { Wake::Hub(rx.recv().await) }, async {
+                    match from_peers.recv().await {
+                        Ok(m) => Wake::Peer(m),
+                        // Every hub holds its own sender: never closed.
+                        Err(_) => std::future::pending().await,
+                    }
+                }),
+                async {
+                    (&mut timer).await;
+                    Wake::Timer
+                },
+            )
             .await;
-            if next.is_none() {
-                // Fired: a timer fires once, so re-arm next time round.
-                armed = None;
-            }
+            let mut next = match woken {
+                Wake::Hub(m) => Some(m),
+                Wake::Peer(m) => {
+                    self.on_peer(m);
+                    None
+                }
+                Wake::Timer => {
+                    // Fired: a timer fires once, so re-arm next time round.
+                    armed = None;
+                    None
+                }
+            };
             // Takes what else is waiting before looking at the clock and
             // the outputs again, so a burst costs one pass.
-            for _ in 0..256 {
+            for _ in 0..PASS {
                 match next.take() {
                     Some(Ok(ToHub::Stop)) | Some(Err(_)) => return self.finish(),
                     Some(Ok(m)) => self.on_message(m),
@@ -176,6 +233,12 @@ impl Driver {
                     Ok(m) => self.on_message(m),
                 }
             }
+            for _ in 0..PASS {
+                let Some(Ok(m)) = self.peers.as_ref().map(|p| p.from.try_recv()) else {
+                    break;
+                };
+                self.on_peer(m);
+            }
             let now = self.clock.now();
             if self.hub.poll_timeout().is_some_and(|at| at <= now) {
                 self.hub.handle_timeout(now);
@@ -183,14 +246,55 @@ impl Driver {
             self.drain_outputs();
             self.write(false);
             self.posting.post();
-            self.metrics
-                .hub_sessions
-                .set(self.hub.session_count() as i64);
-            self.metrics.hub_timed.set(self.hub.timed_count() as i64);
+            self.count();
             // The hub shares its thread with connections: let them run
             // between passes even when more messages wait.
             smol::future::yield_now().await;
         }
+    }
+
+    fn on_peer(&mut self, (from, msg): FromPeer) {
+        let now = self.clock.now();
+        if let Err(e) = self.hub.handle_peer(from, msg, now) {
+            tracing::debug!(from = from.0, error = %e, "peer message refused");
+        }
+        self.metrics.peer_messages_in.inc();
+    }
+
+    /// Sends what the hub has for its peers, each message to each
+    /// destination in the order polled.
+    fn tell_peers(&mut self) {
+        let Some(peers) = &self.peers else {
+            return;
+        };
+        while let Some((dest, msg)) = self.hub.poll_peer() {
+            match dest {
+                Dest::Shard(to) => {
+                    if let Some(tx) = peers.to.get(usize::from(to.0)) {
+                        let _ = tx.try_send((peers.me, msg));
+                    }
+                }
+                _ => {
+                    for (i, tx) in peers.to.iter().enumerate() {
+                        if i != usize::from(peers.me.0) {
+                            let _ = tx.try_send((peers.me, msg.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds this hub's change of sessions and timed publishes to the
+    /// server's gauges.
+    fn count(&mut self) {
+        let now = (
+            self.hub.session_count() as i64,
+            self.hub.timed_count() as i64,
+        );
+        self.metrics.hub_sessions.inc_by(now.0 - self.counted.0);
+        self.metrics.hub_timed.inc_by(now.1 - self.counted.1);
+        self.counted = now;
     }
 
     fn on_message(&mut self, msg: ToHub) {
@@ -263,6 +367,7 @@ impl Driver {
                 _ => {}
             }
         }
+        self.tell_peers();
     }
 
     /// Takes the turn to write to `conn` and its next batch, if the hub

@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
@@ -40,6 +40,9 @@ struct Inner {
     /// that is nobody's to write.
     gone: AtomicBool,
     turn: Turn,
+    /// The hub that has the connection (its index among the server's
+    /// hubs): where its reader and writer send. Set by the reader only.
+    hub: AtomicU16,
 }
 
 /// A handle that posts to one connection's writer; the writer ends once
@@ -54,8 +57,9 @@ pub(crate) struct Inbox(Arc<Inner>);
 /// alive (it lives as long as the connection).
 pub(crate) struct Control(Arc<Inner>);
 
-/// A mailbox and its writer's end.
-pub(crate) fn mailbox() -> (Mailbox, Inbox) {
+/// A mailbox and its writer's end, for a connection first given to hub
+/// number `hub`.
+pub(crate) fn mailbox(hub: u16) -> (Mailbox, Inbox) {
     let inner = Arc::new(Inner {
         queue: Mutex::new(VecDeque::new()),
         waker: AtomicWaker::new(),
@@ -65,6 +69,7 @@ pub(crate) fn mailbox() -> (Mailbox, Inbox) {
         close_waker: AtomicWaker::new(),
         gone: AtomicBool::new(false),
         turn: Turn::default(),
+        hub: AtomicU16::new(hub),
     });
     (Mailbox(inner.clone()), Inbox(inner))
 }
@@ -117,6 +122,17 @@ impl Mailbox {
         &self.0.turn
     }
 
+    /// The hub that has the connection.
+    pub(crate) fn hub(&self) -> usize {
+        usize::from(self.0.hub.load(Ordering::Acquire))
+    }
+
+    /// Gives the connection to hub number `hub` (below the hub count, which
+    /// fits a `u16`).
+    pub(crate) fn set_hub(&self, hub: usize) {
+        self.0.hub.store(hub as u16, Ordering::Release);
+    }
+
     /// A direct writer that could not write all of `frames` (the first
     /// `skip` bytes of the batch went out) hands the rest and the turn to
     /// the writer task. If that task has given up, the frames are dropped:
@@ -160,6 +176,11 @@ impl Drop for Mailbox {
 }
 
 impl Control {
+    /// The hub that has the connection.
+    pub(crate) fn hub(&self) -> usize {
+        usize::from(self.0.hub.load(Ordering::Acquire))
+    }
+
     /// Resolves once a [`ToConn::Close`] has been posted: from then on the
     /// connection has a bounded time to end, whether or not its peer reads.
     pub(crate) async fn closing(&self) {
@@ -231,6 +252,11 @@ impl Inbox {
         &self.0.turn
     }
 
+    /// The hub that has the connection.
+    pub(crate) fn hub(&self) -> usize {
+        usize::from(self.0.hub.load(Ordering::Acquire))
+    }
+
     /// Waits for the turn to write: [`Asked::Taken`] or
     /// [`Asked::HandedOver`].
     pub(crate) async fn my_turn(&self) -> Asked {
@@ -282,7 +308,7 @@ mod tests {
 
     #[test]
     fn messages_arrive_in_order_and_the_inbox_ends_with_the_last_handle() {
-        let (mailbox, inbox) = mailbox();
+        let (mailbox, inbox) = mailbox(0);
         let other = mailbox.clone();
         let pongs = mailbox.control();
         pongs.post(b"a");
@@ -306,7 +332,7 @@ mod tests {
 
     #[test]
     fn control_bytes_past_the_limit_are_dropped_until_the_writer_takes_some() {
-        let (mailbox, inbox) = mailbox();
+        let (mailbox, inbox) = mailbox(0);
         let pongs = mailbox.control();
         let pong = [0u8; 100];
         for _ in 0..2 * CONTROL_LIMIT / pong.len() {
@@ -327,7 +353,7 @@ mod tests {
 
     #[test]
     fn a_pong_put_back_still_counts_once_toward_the_limit() {
-        let (mailbox, inbox) = mailbox();
+        let (mailbox, inbox) = mailbox(0);
         let pongs = mailbox.control();
         pongs.post(&[0u8; 10]);
         smol::block_on(async {
@@ -345,7 +371,7 @@ mod tests {
 
     #[test]
     fn frames_posted_after_the_writer_gave_up_are_refused_and_counted() {
-        let (mailbox, inbox) = mailbox();
+        let (mailbox, inbox) = mailbox(0);
         let frame = Frame::from(b"{}".to_vec());
         assert_eq!(mailbox.post(ToConn::Frames(vec![frame.clone()])), 0);
         assert_eq!(inbox.discard(), 1);
@@ -355,7 +381,7 @@ mod tests {
 
     #[test]
     fn the_rest_of_a_batch_is_never_seen_without_the_turn() {
-        let (mailbox, inbox) = mailbox();
+        let (mailbox, inbox) = mailbox(0);
         const ROUNDS: usize = 20_000;
         // The writer polls without waiting for a wake, as one woken by
         // another message would.

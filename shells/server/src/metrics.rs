@@ -40,10 +40,13 @@ pub struct Metrics {
     pub errors: Family<Reason, Counter>,
     /// Connections closed, by reason.
     pub closes: Family<Reason, Counter>,
-    /// Sessions in the hub (connected or within their grace).
+    /// Sessions in the hubs (connected or within their grace).
     pub hub_sessions: Gauge,
-    /// Timed publishes held by the hub.
+    /// Timed publishes held by the hubs.
     pub hub_timed: Gauge,
+    /// Messages one hub passed another (forwarded publishes, replicated
+    /// appends, topic opens), counted where they arrive.
+    pub peer_messages_in: Counter,
     /// Frames pulled from the hub's queues and not yet written.
     pub hub_pulled_unwritten: Gauge,
     /// HTTP requests served, by route.
@@ -98,10 +101,15 @@ impl Metrics {
         );
         r.register(
             "hub_sessions",
-            "Sessions in the hub",
+            "Sessions in the hubs",
             self.hub_sessions.clone(),
         );
         r.register("hub_timed", "Timed publishes held", self.hub_timed.clone());
+        r.register(
+            "peer_messages",
+            "Messages between hubs, counted where they arrive",
+            self.peer_messages_in.clone(),
+        );
         r.register(
             "hub_pulled_unwritten",
             "Frames taken from hub queues, not yet written",

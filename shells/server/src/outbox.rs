@@ -30,6 +30,17 @@ pub(crate) struct Posting {
     signal: Sender<()>,
 }
 
+impl Clone for Posting {
+    /// Another hub's side of the same outbox, with nothing queued.
+    fn clone(&self) -> Self {
+        Posting {
+            outbox: self.outbox.clone(),
+            pending: Vec::new(),
+            signal: self.signal.clone(),
+        }
+    }
+}
+
 impl Posting {
     /// Queues `msg` for the connection behind `mailbox`; it leaves at the
     /// next [`Posting::post`].
@@ -55,8 +66,9 @@ impl Posting {
     }
 }
 
-/// The two ends: the hub's [`Posting`], and the dispatcher to run on
-/// the executor (it ends when the `Posting` is dropped).
+/// The two ends: the hub's [`Posting`] (cloned for each further hub), and
+/// the dispatcher to run on the executor (it ends when every `Posting` is
+/// dropped).
 pub(crate) fn outbox(
     metrics: Arc<Metrics>,
 ) -> (Posting, impl Future<Output = ()> + Send + 'static) {

@@ -1,8 +1,9 @@
 //! A running server: its threads, its listener, and how it stops.
 //!
 //! Threads: `threads` executor threads run every connection's I/O (HTTP,
-//! WebSocket reads and writes, TLS-free framing); the first of them also
-//! runs the task that owns the [`Hub`] (see [`crate::driver`]).
+//! WebSocket reads and writes, TLS-free framing); the first `hubs` of them
+//! also run a task each that owns one [`Hub`] (see [`crate::driver`]), the
+//! hubs being shards of one event router (see `docs/dispatch.md`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use onbeat_core::dispatch::hub::{Capabilities, Hub, HubConfig, RateConfig};
+use onbeat_core::dispatch::hub::{Capabilities, Hub, HubConfig, RateConfig, ShardId, room_owner};
 use onbeat_core::proto::MemberId;
 use onbeat_core::time::Duration;
 use rand::{Rng, SeedableRng};
@@ -26,7 +27,7 @@ use smol_hyper::rt::FuturesIo;
 use crate::clock::ServerClock;
 use crate::config::Config;
 use crate::direct;
-use crate::driver::{Driver, ToHub};
+use crate::driver::{Driver, FromPeer, Peers, ToHub};
 use crate::metrics::Metrics;
 use crate::{demo, http};
 
@@ -38,7 +39,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) clock: ServerClock,
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) hub: Sender<ToHub>,
+    /// Each hub's channel, by index.
+    pub(crate) hubs: Vec<Sender<ToHub>>,
     /// Weak, so that tasks holding `Shared` do not keep the executor (and
     /// themselves) alive after the server stops.
     pub(crate) executor: Weak<Executor<'static>>,
@@ -69,7 +71,7 @@ impl Shared {
             config: Config::loopback("test-secret"),
             clock: ServerClock::start(),
             metrics: Arc::new(Metrics::default()),
-            hub,
+            hubs: vec![hub],
             executor: Weak::new(),
             draining: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
@@ -84,6 +86,7 @@ pub struct Server {
     shared: Arc<Shared>,
     accept: Option<Task<()>>,
     executor: Option<Arc<Executor<'static>>>,
+    /// One message from each hub as it ends.
     hub_done: std::sync::mpsc::Receiver<()>,
     io_threads: Vec<JoinHandle<()>>,
     stop_io: Sender<()>,
@@ -93,61 +96,92 @@ impl Server {
     /// Binds (use `127.0.0.1:0` in tests), starts its threads, and returns
     /// once it accepts connections.
     pub fn start(config: Config) -> io::Result<Server> {
+        config
+            .check_hubs()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let clock = ServerClock::start();
         let metrics = Arc::new(Metrics::default());
-        let mut seed = [0u8; 32];
-        ChaCha20Rng::from_os_rng().fill(&mut seed);
+        let threads = config.io_threads();
+        let hubs = config.hub_count();
+        let mut rng = ChaCha20Rng::from_os_rng();
         let listener = smol::block_on(TcpListener::bind(config.listen))?;
         let addr = listener.local_addr()?;
-        // Readers wait when it is full; the hub takes up to 256 per pass.
-        let (hub_tx, hub_rx) = smol::channel::bounded(HUB_CHANNEL);
-        // The hub holds room logic that is not `Send`, so it is built on
-        // its own thread; the outcome of opening the demo comes back here.
+        // Readers wait when a hub's channel is full; a hub takes up to 256
+        // per pass.
+        let (hub_txs, hub_rxs): (Vec<_>, Vec<_>) = (0..hubs)
+            .map(|_| smol::channel::bounded::<ToHub>(HUB_CHANNEL))
+            .unzip();
+        let (peer_txs, peer_rxs): (Vec<_>, Vec<_>) = (0..hubs)
+            .map(|_| smol::channel::unbounded::<FromPeer>())
+            .unzip();
+        // A hub holds room logic that is not `Send`, so each is built on its
+        // own thread; the outcome of opening the demo comes back here.
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let hub_config = hub_config(&config, &clock);
-        let (demo, batch_bytes) = (
-            config.demo.clone(),
-            config.limits.write_batch_bytes.max(1024),
-        );
-        let hub_metrics = metrics.clone();
+        let batch_bytes = config.limits.write_batch_bytes.max(1024);
         let (posting, dispatcher) = crate::outbox::outbox(metrics.clone());
         let executor = Arc::new(Executor::new());
-        let threads = match config.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        // Weak: the hub ends when every connection's sender is gone.
-        let (pool, share_writers) = direct::pool(threads, hub_tx.downgrade(), metrics.clone());
+        // A lone hub's passes are split over every thread (see
+        // [`direct`]); several hubs each write their own connections.
+        let split = if hubs == 1 { threads } else { 1 };
+        let (pool, share_writers) = direct::pool(split, hub_txs[0].downgrade(), metrics.clone());
+        let mut pools = vec![pool];
+        pools.extend((1..hubs).map(|i| direct::pool(1, hub_txs[i].downgrade(), metrics.clone()).0));
         let mut share_writers = share_writers.into_iter();
         let (stop_io, stopped) = smol::channel::bounded::<()>(1);
         let (hub_done_tx, hub_done) = std::sync::mpsc::channel::<()>();
-        // The hub runs as a task of the first executor thread, beside
+        let demo_owner = usize::from(room_owner(demo::ROOM, hubs as u16).0);
+        // Each hub runs as a task of an executor thread, beside
         // connections: a thread of its own woke, and was woken by, the I/O
         // threads for every batch, and on a shared core each wake was a
-        // thread switch. It holds room logic that is not `Send`, so it is
-        // built on that thread; the outcome of opening the demo comes back.
-        let mut hub_part = Some(move || {
-            let mut hub = Hub::new(hub_config, seed, clock.epoch(), clock.now());
-            let opened = if demo.enabled {
-                demo::open(&mut hub, &demo, clock.now())
-            } else {
-                Ok(())
-            };
-            let failed = opened.is_err();
-            let _ = ready_tx.send(opened);
-            (!failed).then(|| {
-                let driver = Driver::new(hub, clock, hub_metrics, batch_bytes, posting, pool);
-                async move {
-                    driver.run(hub_rx).await;
-                    let _ = hub_done_tx.send(());
-                }
+        // thread switch.
+        let mut hub_parts: Vec<_> = hub_rxs
+            .into_iter()
+            .zip(peer_rxs)
+            .zip(pools)
+            .enumerate()
+            .map(|(i, ((hub_rx, peer_rx), pool))| {
+                let mut seed = [0u8; 32];
+                rng.fill(&mut seed);
+                let shard = ShardId(i as u16);
+                let hub_config = HubConfig {
+                    shard,
+                    shards: hubs as u16,
+                    ..hub_config(&config, &clock)
+                };
+                let peers = (hubs > 1).then(|| Peers {
+                    me: shard,
+                    to: peer_txs.clone(),
+                    from: peer_rx,
+                });
+                let demo = (config.demo.enabled && i == demo_owner).then(|| config.demo.clone());
+                let metrics = metrics.clone();
+                let (ready_tx, hub_done_tx, posting) =
+                    (ready_tx.clone(), hub_done_tx.clone(), posting.clone());
+                Some(move || {
+                    let mut hub = Hub::new(hub_config, seed, clock.epoch(), clock.now());
+                    let opened = match &demo {
+                        Some(demo) => demo::open(&mut hub, demo, clock.now()),
+                        None => Ok(()),
+                    };
+                    let failed = opened.is_err();
+                    let _ = ready_tx.send(opened);
+                    (!failed).then(|| {
+                        let driver =
+                            Driver::new(hub, clock, metrics, batch_bytes, posting, pool, peers);
+                        async move {
+                            driver.run(hub_rx).await;
+                            let _ = hub_done_tx.send(());
+                        }
+                    })
+                })
             })
-        });
+            .collect();
+        drop((ready_tx, hub_done_tx, peer_txs));
         let mut io_threads = Vec::with_capacity(threads);
         for i in 0..threads {
             let ex = executor.clone();
             let stopped = stopped.clone();
-            let hub = hub_part.take();
+            let hub = hub_parts.get_mut(i).and_then(Option::take);
             let shares = if i == 0 { None } else { share_writers.next() };
             io_threads.push(
                 std::thread::Builder::new()
@@ -160,11 +194,11 @@ impl Server {
                     })?,
             );
         }
-        let started = match ready_rx.recv() {
+        let started = (0..hubs).try_for_each(|_| match ready_rx.recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
-            Err(_) => Err(io::Error::other("the hub failed to start")),
-        };
+            Err(_) => Err(io::Error::other("a hub failed to start")),
+        });
         if let Err(e) = started {
             stop_io.close();
             for t in io_threads {
@@ -176,7 +210,7 @@ impl Server {
             config,
             clock,
             metrics,
-            hub: hub_tx,
+            hubs: hub_txs,
             executor: Arc::downgrade(&executor),
             draining: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
@@ -184,7 +218,7 @@ impl Server {
         });
         executor.spawn(dispatcher).detach();
         let accept = executor.spawn(accept_loop(listener, shared.clone()));
-        tracing::info!(%addr, threads, assets = crate::assets::count(), "onbeat serving");
+        tracing::info!(%addr, threads, hubs, assets = crate::assets::count(), "onbeat serving");
         Ok(Server {
             addr,
             shared,
@@ -216,14 +250,20 @@ impl Server {
         self.shared.draining.store(true, Ordering::Relaxed);
         // Dropping the accept task closes the listener.
         smol::block_on(accept.cancel());
-        let _ = self.shared.hub.send_blocking(ToHub::Shutdown);
+        for hub in &self.shared.hubs {
+            let _ = hub.send_blocking(ToHub::Shutdown);
+        }
         let deadline = StdInstant::now() + StdDuration::from_millis(self.shared.config.drain_ms);
         while self.shared.metrics.connections_open.get() > 0 && StdInstant::now() < deadline {
             std::thread::sleep(StdDuration::from_millis(5));
         }
-        let _ = self.shared.hub.send_blocking(ToHub::Stop);
-        // The hub's last messages are posted when it ends.
-        let _ = self.hub_done.recv_timeout(StdDuration::from_secs(5));
+        for hub in &self.shared.hubs {
+            let _ = hub.send_blocking(ToHub::Stop);
+        }
+        // A hub's last messages are posted when it ends.
+        for _ in &self.shared.hubs {
+            let _ = self.hub_done.recv_timeout(StdDuration::from_secs(5));
+        }
         self.stop_io.close();
         for t in self.io_threads.drain(..) {
             let _ = t.join();

@@ -87,7 +87,7 @@ pub(crate) fn write_task(
                 tracing::debug!(conn = conn.0, error = %e, "write failed");
                 return;
             }
-            if inbox.turn().done() && !to_hub(&shared, ToHub::Written { conn }).await {
+            if inbox.turn().done() && !to_hub(&shared, inbox.hub(), ToHub::Written { conn }).await {
                 return;
             }
         }

@@ -17,7 +17,7 @@ use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{Error as WsError, Message};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId};
+use onbeat_core::dispatch::hub::{Capabilities, Codec, ConnId, home_of_hello};
 use onbeat_core::proto::ErrorCode;
 use smol::Task;
 use smol::channel::TrySendError;
@@ -53,18 +53,24 @@ pub(crate) fn serve(
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     shared.metrics.connections_opened.inc();
     shared.metrics.connections_open.inc();
-    let (mailbox, inbox) = mailbox();
+    // A new connection may go to any hub until its hello says otherwise.
+    let hubs = shared.hubs.len() as u64;
+    let (mailbox, inbox) = mailbox((conn.0 % hubs) as u16);
     let read_side = ReadSide::new(socket.clone(), mailbox.control());
     let closing = mailbox.control();
     let close_timeout = Duration::from_millis(shared.config.limits.close_timeout_ms);
     let connect = caps.map(|caps| {
-        Box::new(Connect {
+        // What it takes to hand the connection to another hub, kept until
+        // its first frame: only a server of several hubs needs it.
+        let moving = (hubs > 1).then(|| Box::new((caps.clone(), socket.clone())));
+        let connect = Box::new(Connect {
             conn,
             caps,
             codec,
             mailbox: mailbox.clone(),
             socket: socket.clone(),
-        })
+        });
+        (connect, moving)
     });
     async move {
         let mut stream =
@@ -88,15 +94,15 @@ pub(crate) fn serve(
             }
         };
         match connect {
-            Ok(connect) => {
-                if to_hub(&shared, ToHub::Connect(connect)).await {
-                    let reader = pin!(read(&mut stream, conn, codec, &shared, mailbox));
+            Ok((connect, moving)) => {
+                if to_hub(&shared, mailbox.hub(), ToHub::Connect(connect)).await {
+                    let reader = pin!(read(&mut stream, conn, codec, &shared, mailbox, moving));
                     both_or_linger(reader, writer, &closing, close_timeout).await;
                 } else {
                     drop(mailbox);
                     writer.cancel().await;
                 }
-                to_hub(&shared, ToHub::Disconnect { conn }).await;
+                to_hub(&shared, closing.hub(), ToHub::Disconnect { conn }).await;
             }
             Err(why) => {
                 tracing::debug!(conn = conn.0, %why, "refused credential");
@@ -116,14 +122,20 @@ pub(crate) fn serve(
     }
 }
 
-/// Sends `msg` to the hub, trying at once (before the future is polled);
-/// resolves to `false` if the hub is gone. The channel's send future is
-/// boxed, and only when the channel is full, so that a connection's future
-/// does not carry room for it and the message while idle.
-pub(crate) fn to_hub<'a>(shared: &'a Shared, msg: ToHub) -> impl Future<Output = bool> + 'a {
-    let sent = match shared.hub.try_send(msg) {
+/// Sends `msg` to hub number `hub`, trying at once (before the future is
+/// polled); resolves to `false` if the hub is gone. The channel's send
+/// future is boxed, and only when the channel is full, so that a
+/// connection's future does not carry room for it and the message while
+/// idle.
+pub(crate) fn to_hub<'a>(
+    shared: &'a Shared,
+    hub: usize,
+    msg: ToHub,
+) -> impl Future<Output = bool> + 'a {
+    let hub = &shared.hubs[hub];
+    let sent = match hub.try_send(msg) {
         Ok(()) => Ok(true),
-        Err(TrySendError::Full(msg)) => Err(Box::pin(shared.hub.send(msg))),
+        Err(TrySendError::Full(msg)) => Err(Box::pin(hub.send(msg))),
         Err(TrySendError::Closed(_)) => Ok(false),
     };
     async move {
@@ -261,6 +273,7 @@ fn read<'a>(
     codec: Codec,
     shared: &'a Shared,
     mailbox: Mailbox,
+    mut moving: Option<Box<(Capabilities, Socket)>>,
 ) -> impl Future<Output = ()> + 'a {
     async move {
         let limits = &shared.config.limits;
@@ -324,15 +337,56 @@ fn read<'a>(
             }
             shared.metrics.frames_in.inc();
             shared.metrics.bytes_in.inc_by(data.len() as u64);
-            if !to_hub(shared, ToHub::Frame { conn, data }).await {
+            if let Some(moving) = moving.take()
+                && !go_home(shared, conn, codec, &mailbox, *moving, &data).await
+            {
+                return;
+            }
+            if !to_hub(shared, mailbox.hub(), ToHub::Frame { conn, data }).await {
                 return;
             }
         }
         // The hub stops sending; what the writer still has (a close) goes out
         // while the peer's close reply is awaited.
-        to_hub(shared, ToHub::Disconnect { conn }).await;
+        to_hub(shared, mailbox.hub(), ToHub::Disconnect { conn }).await;
         Box::pin(drain(stream)).await;
     }
+}
+
+/// Before a connection's first frame reaches a hub: if it is a `hello`
+/// resuming a session that lives on another hub than the one the
+/// connection was given (see the core's `home_of_hello`), the connection
+/// leaves that hub, which has nothing of it yet, for the session's. False
+/// if a hub is gone.
+async fn go_home(
+    shared: &Shared,
+    conn: ConnId,
+    codec: Codec,
+    mailbox: &Mailbox,
+    (caps, socket): (Capabilities, Socket),
+    first: &[u8],
+) -> bool {
+    let max_frame = shared.config.limits.max_frame;
+    let hubs = shared.hubs.len() as u16;
+    let Some(home) = home_of_hello(first, codec, max_frame, hubs).map(|h| usize::from(h.0)) else {
+        return true;
+    };
+    let given = mailbox.hub();
+    if home == given {
+        return true;
+    }
+    if !to_hub(shared, given, ToHub::Disconnect { conn }).await {
+        return false;
+    }
+    mailbox.set_hub(home);
+    let connect = Connect {
+        conn,
+        caps,
+        codec,
+        mailbox: mailbox.clone(),
+        socket,
+    };
+    to_hub(shared, home, ToHub::Connect(Box::new(connect))).await
 }
 
 /// Reads and drops until the peer closes, so that its close reply is seen.
