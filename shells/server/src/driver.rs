@@ -261,9 +261,18 @@ impl Driver {
         self.metrics.peer_messages_in.inc();
     }
 
+    /// Takes in everything other hubs have said so far, and tells them what
+    /// that made this hub say.
+    pub(crate) fn take_from_peers(&mut self) {
+        while let Some(Ok(m)) = self.peers.as_ref().map(|p| p.from.try_recv()) {
+            self.on_peer(m);
+        }
+        self.tell_peers();
+    }
+
     /// Sends what the hub has for its peers, each message to each
     /// destination in the order polled.
-    fn tell_peers(&mut self) {
+    pub(crate) fn tell_peers(&mut self) {
         let Some(peers) = &self.peers else {
             return;
         };

@@ -129,6 +129,12 @@ impl Server {
         let mut share_writers = share_writers.into_iter();
         let (stop_io, stopped) = smol::channel::bounded::<()>(1);
         let (hub_done_tx, hub_done) = std::sync::mpsc::channel::<()>();
+        // Two steps, so that no client meets a hub that has yet to hear what
+        // another opened: each hub is built (its owner's topics opened and
+        // told to the others), then, once all are, each takes in what it was
+        // told before the server accepts.
+        let (go_tx, go_rx) = smol::channel::bounded::<()>(1);
+        let (synced_tx, synced_rx) = std::sync::mpsc::channel::<()>();
         let demo_owner = usize::from(room_owner(demo::ROOM, hubs as u16).0);
         // Each hub runs as a task of an executor thread, beside
         // connections: a thread of its own woke, and was woken by, the I/O
@@ -157,26 +163,33 @@ impl Server {
                 let metrics = metrics.clone();
                 let (ready_tx, hub_done_tx, posting) =
                     (ready_tx.clone(), hub_done_tx.clone(), posting.clone());
+                let (go, synced_tx) = (go_rx.clone(), synced_tx.clone());
                 Some(move || {
                     let mut hub = Hub::new(hub_config, seed, clock.epoch(), clock.now());
                     let opened = match &demo {
                         Some(demo) => demo::open(&mut hub, demo, clock.now()),
                         None => Ok(()),
                     };
-                    let failed = opened.is_err();
-                    let _ = ready_tx.send(opened);
-                    (!failed).then(|| {
-                        let driver =
-                            Driver::new(hub, clock, metrics, batch_bytes, posting, pool, peers);
-                        async move {
-                            driver.run(hub_rx).await;
-                            let _ = hub_done_tx.send(());
-                        }
+                    let Ok(()) = opened else {
+                        let _ = ready_tx.send(opened);
+                        return None;
+                    };
+                    let mut driver =
+                        Driver::new(hub, clock, metrics, batch_bytes, posting, pool, peers);
+                    driver.tell_peers();
+                    let _ = ready_tx.send(Ok(()));
+                    Some(async move {
+                        // Closed once every hub is built.
+                        let _ = go.recv().await;
+                        driver.take_from_peers();
+                        let _ = synced_tx.send(());
+                        driver.run(hub_rx).await;
+                        let _ = hub_done_tx.send(());
                     })
                 })
             })
             .collect();
-        drop((ready_tx, hub_done_tx, peer_txs));
+        drop((ready_tx, hub_done_tx, peer_txs, go_rx, synced_tx));
         let mut io_threads = Vec::with_capacity(threads);
         for i in 0..threads {
             let ex = executor.clone();
@@ -194,11 +207,20 @@ impl Server {
                     })?,
             );
         }
-        let started = (0..hubs).try_for_each(|_| match ready_rx.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
-            Err(_) => Err(io::Error::other("a hub failed to start")),
-        });
+        let started = (0..hubs)
+            .try_for_each(|_| match ready_rx.recv() {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+                Err(_) => Err(io::Error::other("a hub failed to start")),
+            })
+            .and_then(|()| {
+                go_tx.close();
+                (0..hubs).try_for_each(|_| {
+                    synced_rx
+                        .recv()
+                        .map_err(|_| io::Error::other("a hub failed to start"))
+                })
+            });
         if let Err(e) = started {
             stop_io.close();
             for t in io_threads {
