@@ -154,6 +154,24 @@ fn a_client_resuming_through_the_other_hub_recovers_exactly_what_it_missed() {
 }
 
 #[test]
+fn the_first_client_finds_every_topic_on_every_hub() {
+    use onbeat_core::dispatch::hub::room_owner;
+    // The demo's topics belong to hub 1: connection 1 would go there, and
+    // is refused before any hub hears of it, so that the first hub to see
+    // a client is the one that did not open them.
+    assert_eq!(room_owner("table", 2).0, 1);
+    let server = Server::start(two_hubs()).unwrap();
+    smol::block_on(async {
+        let mut refused = open_with(&server, "not-a-token").await;
+        assert_eq!(closed(&mut refused, T).await.0, 1008);
+        let (mut sub, _) = subscribed(&server, "s").await;
+        publish(&mut sub, 7).await;
+        assert_eq!(delivered(&mut sub, &mut Vec::new()).await.1, 7);
+    });
+    server.shutdown();
+}
+
+#[test]
 fn more_hubs_than_threads_are_refused() {
     let config = Config {
         threads: 2,
