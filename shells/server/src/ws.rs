@@ -337,8 +337,10 @@ fn read<'a>(
             }
             shared.metrics.frames_in.inc();
             shared.metrics.bytes_in.inc_by(data.len() as u64);
+            // Boxed: its state would otherwise be part of every idle
+            // connection's future.
             if let Some(moving) = moving.take()
-                && !go_home(shared, conn, codec, &mailbox, *moving, &data).await
+                && !Box::pin(go_home(shared, conn, codec, &mailbox, *moving, &data)).await
             {
                 return;
             }
