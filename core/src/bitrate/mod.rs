@@ -24,6 +24,7 @@
 mod acked;
 mod allocator;
 mod arrival;
+mod burst;
 mod control;
 mod estimator;
 mod history;
