@@ -4,8 +4,8 @@
 //!   TWCC) into a target rate for the encoder, a pacing rate and probe
 //!   requests. It keeps GCC's delay-trend detector and adds an absolute
 //!   queue measure, capacity-proportional cuts, accelerating growth, a loss
-//!   bound that ignores random loss, a hold during link outages, and a mode
-//!   for competing with loss-based flows. See `docs/bitrate.md` for the design and how it differs from GCC.
+//!   bound that ignores random loss, a hold during link outages, a mode for
+//!   bursty (cellular) links, and a mode for competing with loss-based flows. See `docs/bitrate.md` for the design and how it differs from GCC.
 //! - [`Allocator`] chooses, for one subscriber, a simulcast/SVC layer per
 //!   track from the available rate: lowest layers first by priority, down at
 //!   once, up only with confirmed headroom and with hysteresis, keyframes on
@@ -24,6 +24,7 @@
 mod acked;
 mod allocator;
 mod arrival;
+mod burst;
 mod control;
 mod estimator;
 mod history;

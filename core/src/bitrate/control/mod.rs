@@ -41,6 +41,8 @@ pub(crate) struct Signals {
     pub loss: f64,
     pub rtt: Duration,
     pub app_limited: bool,
+    /// The link delivers in bursts (a cellular link's scheduler).
+    pub bursty: bool,
 }
 
 /// A cut counts as ineffective if the queue grew by more than this since it.
@@ -60,6 +62,8 @@ const FALLING: f64 = 0.85;
 /// capacity by this factor: proof of new room, where a target past it may
 /// just not have built its queue yet.
 const BEYOND: f64 = 1.03;
+/// Growth per second on a bursty link with no queue standing.
+const BURSTY_GROWTH: f64 = 0.7;
 /// Smoothing of the measured capacity.
 const LINK_ALPHA: f64 = 0.05;
 
@@ -186,7 +190,11 @@ impl RateControl {
     fn delay_mode(&mut self, s: &Signals, queue: Duration, dt: f64, now: Instant) {
         let response = s.rtt + RESPONSE_EXTRA;
         let can_cut = self.last_cut.is_none_or(|t| now >= t + response);
-        let congested = s.usage == Usage::Over || queue > self.queue_high();
+        // On a bursty link the trend's slope follows the scheduler's clumps,
+        // not our queue: a standing queue (and the estimator's window) are
+        // the congestion signals there.
+        let usage = if s.bursty { Usage::Normal } else { s.usage };
+        let congested = usage == Usage::Over || queue > self.queue_high();
         if congested {
             if can_cut {
                 let mut delivered = s.delivered.map_or(self.target, Bitrate::as_f64);
@@ -233,12 +241,22 @@ impl RateControl {
             self.cut_to(self.target * (1.0 - 0.5 * s.loss), now);
             return;
         }
-        if s.usage == Usage::Under || s.app_limited {
+        if usage == Usage::Under || s.app_limited {
             // Draining, or nothing to learn from: hold.
             return;
         }
         let seeking = self.seeking_since.take();
         let growth = match self.link {
+            _ if s.bursty && queue <= QUEUE_EMPTY => {
+                // The capacity a bursty link showed at the last cut was a
+                // moment of its scheduler's, and the creep that shares a
+                // smooth link fairly would take seconds to find what it
+                // delivers a moment later. With no queue standing, climb at
+                // once: the window cuts within a report when delivery falls.
+                self.seeking_since = Some(seeking.unwrap_or(now));
+                self.grow_since = now;
+                BURSTY_GROWTH
+            }
             Some(l) if l.well_below(self.target) => {
                 // Climbing back after a deep cut: with the queue empty, a
                 // probe may find the capacity sooner than growth.

@@ -9,6 +9,7 @@ fn report(usage: Usage, queue_ms: u64, delivered_bps: u64) -> Signals {
         loss: 0.0,
         rtt: Duration::from_millis(100),
         app_limited: false,
+        bursty: false,
     }
 }
 
@@ -44,4 +45,49 @@ fn a_cut_with_the_queue_empty_keeps_the_measured_capacity() {
     }
     let climbed = c.target().as_f64() / cut;
     assert!(climbed > 1.4, "climbed by {climbed}");
+}
+
+/// A controller at 2 Mbit/s whose last cut measured the capacity there,
+/// then a second of reports at `usage` with the queue empty and delivery
+/// at the target; returns the target's growth factor.
+fn second_after_a_cut(bursty: bool, usage: Usage) -> f64 {
+    let mut c = RateControl::new(
+        ControlTuning::default(),
+        Bitrate::from_kbps(30),
+        Bitrate::from_mbps(20),
+        Bitrate::from_mbps(2),
+        Instant::ZERO,
+    );
+    c.update(&report(Usage::Over, 30, 2_000_000), Instant::from_millis(0));
+    let before = c.target().as_f64();
+    let mut t = 400;
+    while t <= 1_400 {
+        let target = c.target().bps();
+        let s = Signals {
+            bursty,
+            ..report(usage, 0, target)
+        };
+        c.update(&s, Instant::from_millis(t));
+        t += 50;
+    }
+    c.target().as_f64() / before
+}
+
+#[test]
+fn on_a_bursty_link_an_empty_queue_climbs_at_once() {
+    // A smooth link creeps near the capacity measured at the last cut...
+    let smooth = second_after_a_cut(false, Usage::Normal);
+    assert!(smooth < 1.05, "smooth: {smooth}");
+    // ...a bursty one's measure was a moment of its scheduler: it climbs.
+    let bursty = second_after_a_cut(true, Usage::Normal);
+    assert!(bursty > 1.6, "bursty: {bursty}");
+}
+
+#[test]
+fn on_a_bursty_link_the_trend_does_not_cut() {
+    // A smooth link cuts on the trend's overuse even with no queue standing...
+    assert!(second_after_a_cut(false, Usage::Over) < 0.9);
+    // ...a bursty one's trend follows the scheduler's clumps, and is ignored.
+    assert!(second_after_a_cut(true, Usage::Over) > 1.6);
+    assert!(second_after_a_cut(true, Usage::Under) > 1.6);
 }

@@ -25,6 +25,7 @@ impl Estimator {
             let Some(send) = self.history.get(id).map(|s| s.send_time) else {
                 continue;
             };
+            self.burst.add(send, arrival);
             let shadowed = self.shadow.is_some_and(|(a, b)| send >= a && send <= b);
             if !shadowed {
                 self.queue.add(send, arrival);
@@ -32,6 +33,7 @@ impl Estimator {
             let (delta, reset) = self.inter.add(send, arrival);
             if reset {
                 self.trend = Trendline::default();
+                self.burst.reset();
                 self.queue.reset();
                 self.acked.reset();
             } else if let Some(delta) = delta.filter(|_| !shadowed) {

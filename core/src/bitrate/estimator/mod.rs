@@ -5,6 +5,7 @@ use heapless::{Deque, Vec};
 
 use super::acked::AckedRate;
 use super::arrival::InterArrival;
+use super::burst::Burstiness;
 use super::control::{Mode, RateControl, Signals};
 use super::history::{Fate, History, Sent};
 use super::loss::LossRatio;
@@ -43,6 +44,7 @@ pub struct Estimator {
     now: Instant,
     history: History,
     inter: InterArrival,
+    burst: Burstiness,
     trend: Trendline,
     queue: QueueDelay,
     acked: AckedRate,
@@ -88,6 +90,7 @@ impl Estimator {
             now,
             history: History::new(),
             inter: InterArrival::default(),
+            burst: Burstiness::default(),
             trend: Trendline::default(),
             queue: QueueDelay::default(),
             acked: AckedRate::default(),
@@ -218,6 +221,7 @@ impl Estimator {
                 loss: self.loss.ratio(now),
                 rtt: self.rtt.unwrap_or(RTT_CAP),
                 app_limited: self.app_limited,
+                bursty: self.burst.bursty(),
             };
             self.flight.on_report(sample, signals.delivered);
             self.control.update(&signals, now);
@@ -299,6 +303,13 @@ impl Estimator {
     /// Whether the controller has detected a competing loss-based flow.
     pub fn competing(&self) -> bool {
         self.control.mode() == Mode::Competing
+    }
+
+    /// Whether the link delivers in bursts (a cellular link's scheduler):
+    /// the controller then climbs while no queue stands and leans on the
+    /// congestion window instead of the delay trend.
+    pub fn bursty(&self) -> bool {
+        self.burst.bursty()
     }
 
     /// The standing queue seen in the latest feedback.

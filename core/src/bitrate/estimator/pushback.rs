@@ -9,6 +9,12 @@
 //! within the target delay") reacts a report earlier. Only the encoder's
 //! target is pushed back: the controller's state, the pacing rate and the
 //! probes are unchanged, so the rate returns as soon as feedback catches up.
+//!
+//! On a bursty (cellular) link the window is the main brake, since the
+//! controller climbs there as soon as no queue stands: it leaves no room
+//! for a queue, lasts the least round trip and three quarters of a feedback
+//! interval, and shrinks the target all the way to nothing past a quarter
+//! over it (Sprout's "send only what drains within the target").
 
 use super::Estimator;
 use crate::bitrate::rate::Bitrate;
@@ -31,6 +37,11 @@ const PUSHBACK_GAIN: f64 = 4.0;
 /// ...to no less than this fraction: a deeper cut is the controller's job,
 /// and one from a momentary excess (a keyframe) would be overshot.
 const PUSHBACK_FLOOR: f64 = 0.5;
+
+/// On a bursty link: the window's share of a feedback interval, in quarters.
+const BURSTY_QUARTERS: u64 = 3;
+/// On a bursty link: the gain on the excess share, with no floor.
+const BURSTY_GAIN: f64 = 8.0;
 
 /// Media bytes sent and reported, and the least round trip.
 #[derive(Clone, Copy, Debug, Default)]
@@ -71,10 +82,36 @@ impl Flight {
     }
 }
 
+/// How hard the window pushes back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Push {
+    /// The target shrinks by this many times the excess share...
+    gain: f64,
+    /// ...to no less than this fraction of it.
+    floor: f64,
+}
+
+/// On a smooth link.
+const SMOOTH: Push = Push {
+    gain: PUSHBACK_GAIN,
+    floor: PUSHBACK_FLOOR,
+};
+/// On a bursty link.
+const BURSTY: Push = Push {
+    gain: BURSTY_GAIN,
+    floor: 0.0,
+};
+
 /// The factor on `target` when `in_flight` bytes are out, the window lasting
 /// `window` of sending at the target (or at [`WINDOW_DELIVERED`] times the
 /// delivered rate, if lower).
-fn pushback(target: Bitrate, delivered: Option<Bitrate>, in_flight: u64, window: Duration) -> f64 {
+fn pushback(
+    target: Bitrate,
+    delivered: Option<Bitrate>,
+    in_flight: u64,
+    window: Duration,
+    push: Push,
+) -> f64 {
     let mut rate = target.as_f64();
     if let Some(d) = delivered {
         rate = rate.min(WINDOW_DELIVERED * d.as_f64());
@@ -84,7 +121,7 @@ fn pushback(target: Bitrate, delivered: Option<Bitrate>, in_flight: u64, window:
     if excess <= 0.0 {
         return 1.0;
     }
-    (1.0 - PUSHBACK_GAIN * excess).max(PUSHBACK_FLOOR)
+    (1.0 - push.gain * excess).max(push.floor)
 }
 
 impl Estimator {
@@ -98,14 +135,21 @@ impl Estimator {
         if self.competing() {
             return 1.0;
         }
-        let window = min_rtt
-            + Duration::from_micros(self.silence.interval().as_micros() * WINDOW_INTERVALS)
-            + WINDOW_QUEUE;
+        let interval = self.silence.interval().as_micros();
+        let (window, push) = if self.burst.bursty() {
+            let window = min_rtt + Duration::from_micros(interval * BURSTY_QUARTERS / 4);
+            (window, BURSTY)
+        } else {
+            let window =
+                min_rtt + Duration::from_micros(interval * WINDOW_INTERVALS) + WINDOW_QUEUE;
+            (window, SMOOTH)
+        };
         pushback(
             self.control.target(),
             self.flight.delivered,
             self.flight.in_flight(),
             window,
+            push,
         )
     }
 }
@@ -118,14 +162,27 @@ mod tests {
     fn target_shrinks_with_the_excess_over_the_window_down_to_half() {
         let rate = Bitrate::from_mbps(1);
         let window = Duration::from_millis(200); // 25,000 bytes at 1 Mbit/s
-        assert_eq!(pushback(rate, None, 25_000, window), 1.0);
-        let f = pushback(rate, None, 27_500, window); // 10% over
+        assert_eq!(pushback(rate, None, 25_000, window, SMOOTH), 1.0);
+        let f = pushback(rate, None, 27_500, window, SMOOTH); // 10% over
         assert!((f - 0.6).abs() < 1e-9, "{f}");
-        assert_eq!(pushback(rate, None, 100_000, window), PUSHBACK_FLOOR);
+        assert_eq!(
+            pushback(rate, None, 100_000, window, SMOOTH),
+            PUSHBACK_FLOOR
+        );
         // Delivery at 0.4 Mbit/s makes the window 0.5 Mbit/s' worth.
         let slow = Some(Bitrate::from_kbps(400));
-        assert!(pushback(rate, slow, 13_750, window) < 1.0);
-        assert_eq!(pushback(rate, slow, 12_500, window), 1.0);
+        assert!(pushback(rate, slow, 13_750, window, SMOOTH) < 1.0);
+        assert_eq!(pushback(rate, slow, 12_500, window, SMOOTH), 1.0);
+    }
+
+    #[test]
+    fn on_a_bursty_link_the_target_shrinks_twice_as_fast_and_to_nothing() {
+        let rate = Bitrate::from_mbps(1);
+        let window = Duration::from_millis(200);
+        let f = pushback(rate, None, 26_250, window, BURSTY); // 5% over
+        assert!((f - 0.6).abs() < 1e-9, "{f}");
+        assert_eq!(pushback(rate, None, 100_000, window, BURSTY), 0.0);
+        assert_eq!(pushback(rate, None, 25_000, window, BURSTY), 1.0);
     }
 
     #[test]
