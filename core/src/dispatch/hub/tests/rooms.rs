@@ -294,3 +294,45 @@ fn phases_reach_every_shard_at_the_same_instant() {
     );
     assert_eq!(sharded, phase_script(1, 0, [0, 0, 0]));
 }
+
+#[test]
+fn a_quick_leave_and_return_on_a_replica_ends_in_the_room() {
+    let (mut c, room, _) = with_room(3, 1, None);
+    let chat = alloc::format!("{room}/chat");
+    c.join(1, 1, "watcher", None);
+    c.subscribe(1, &chat, None);
+    c.take(1);
+    c.join(2, 0, "quick", None);
+    let topic = || chat.as_str().try_into().unwrap();
+    // Enter, Leave and Enter again, all in flight before the first answer.
+    let sub = ClientMsg::Subscribe(Subscribe {
+        topic: topic(),
+        since: None,
+    });
+    c.send_only(2, &sub).unwrap();
+    c.send_only(2, &ClientMsg::Unsubscribe(Unsubscribe { topic: topic() }))
+        .unwrap();
+    c.send_only(2, &sub).unwrap();
+    c.settle();
+    let quick: MemberId = "quick".try_into().unwrap();
+    let heard = presence_events(&c.take(2));
+    // Only the answer to the last Enter counts: one snapshot, with itself.
+    assert!(
+        matches!(heard.as_slice(), [PresenceEvent::Snapshot { members, .. }] if members.contains(&quick)),
+        "{heard:?}"
+    );
+    assert_eq!(
+        presence_events(&c.take(1)),
+        [
+            PresenceEvent::Join(quick.clone()),
+            PresenceEvent::Leave(quick.clone()),
+            PresenceEvent::Join(quick.clone()),
+        ]
+    );
+    // And it is a member: it hears who comes next.
+    c.join(3, 2, "late", None);
+    c.subscribe(3, &chat, None);
+    let late = PresenceEvent::Join("late".try_into().unwrap());
+    assert_eq!(presence_events(&c.take(2)), [late]);
+    assert!(c.peer_errors.is_empty(), "{:?}", c.peer_errors);
+}
