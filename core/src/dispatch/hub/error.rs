@@ -43,9 +43,9 @@ pub enum HubError {
     /// No such session.
     UnknownSession,
     /// Another shard owns this topic or room (see
-    /// [`owner_of`](super::owner_of)): open, close and run it there. A client
-    /// sees it only for an input to a room another shard runs, as
-    /// `unknown_room`.
+    /// [`owner_of`](super::owner_of)): open and close it there. A client
+    /// sees it, as `unknown_room`, only for an input to a room that is not
+    /// open and that another shard would run.
     NotOwner,
     /// A peer message could not be applied as sent.
     Peer(PeerError),

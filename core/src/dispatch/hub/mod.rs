@@ -28,8 +28,9 @@
 //! closed and sequenced by its owner and replicated to the others through
 //! [`PeerMsg`]s: drain [`Hub::poll_peer`] by the same rule as `poll_output`,
 //! and hand each message to its destination's [`Hub::handle_peer`], in order
-//! per pair of hubs. Rooms are not sharded yet: they run on their owner for
-//! its own sessions only. See `docs/dispatch.md`, Shards.
+//! per pair of hubs. A room runs on its owner, which keeps its presence;
+//! every other shard keeps a replica that relays presence, phases, inputs
+//! and targeted sends for its own sessions. See `docs/dispatch.md`, Shards.
 
 mod api;
 mod caps;

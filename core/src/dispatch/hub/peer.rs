@@ -39,8 +39,8 @@ impl Hub {
 
     /// A message from shard `from` arrived.
     ///
-    /// Refusals of a forwarded publish are also answered to its origin; the
-    /// returned error is for the shell's logs. A [`PeerError`] leaves the hub
+    /// Refusals of a forwarded publish or input are also answered to its
+    /// origin; the returned error is for the shell's logs. A [`PeerError`] leaves the hub
     /// consistent: a stale replicated message is ignored, a gap is resynced.
     pub fn handle_peer(
         &mut self,

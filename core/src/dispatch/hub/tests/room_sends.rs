@@ -176,3 +176,45 @@ fn a_member_resuming_on_its_home_gets_the_rooms_state() {
     assert_eq!(phases.last(), Some(&(0, 1, String::from("show"))));
     assert_eq!(sharded, resume_script(1, room, 0));
 }
+
+/// The member list a client keeps from the presence events it heard.
+fn listed(events: &[PresenceEvent]) -> Vec<String> {
+    let mut list: Vec<String> = Vec::new();
+    for e in events {
+        match e {
+            PresenceEvent::Snapshot { members, .. } => {
+                list = members.iter().map(|m| String::from(m.as_str())).collect();
+            }
+            PresenceEvent::Join(u) => list.push(String::from(u.as_str())),
+            PresenceEvent::Leave(u) => list.retain(|m| m != u.as_str()),
+        }
+    }
+    list.sort();
+    list
+}
+
+#[test]
+fn opening_a_room_brings_in_subscribers_on_every_shard() {
+    let (mut c, chat, _) = Cluster::with_topic(3, "table", 1);
+    let room = chat.split_once('/').unwrap().0;
+    for hub in 0..3u64 {
+        c.join(hub + 1, hub as usize, &alloc::format!("p{hub}"), None);
+        c.subscribe(hub + 1, &chat, None);
+    }
+    let now = c.now;
+    c.hubs[1]
+        .open_room(room, Some(game()), alloc::boxed::Box::new(Echo), now)
+        .unwrap();
+    c.settle();
+    let all = ["p0", "p1", "p2"];
+    for conn in 1..=3 {
+        let got = c.take(conn);
+        assert_eq!(listed(&presence_events(&got)), all);
+        assert_eq!(phases_of(&got)[0], (0, 0, String::from("pick")));
+    }
+    for hub in &c.hubs {
+        let users: Vec<&str> = hub.room_users(room).unwrap().map(|u| u.as_str()).collect();
+        assert_eq!(users, all);
+    }
+    assert!(c.peer_errors.is_empty(), "{:?}", c.peer_errors);
+}
