@@ -2,12 +2,11 @@
 //! targeted delivery.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::caps::room_of;
-use super::peer::{Dest, PeerMsg};
+use super::peer_msg::{Dest, PeerMsg};
 use super::room::{RoomLogic, RoomState};
 use super::slab::Key;
 use super::timed::Ack;
@@ -119,9 +118,10 @@ impl Hub {
     ///
     /// With several shards, a room is opened on its owner
     /// ([`room_owner`](super::room_owner), the owner of its topics too)
-    /// only; elsewhere this is [`HubError::NotOwner`]. Its presence, phases,
-    /// inputs and `send_to_room` then reach the sessions of that shard only
-    /// (see `docs/dispatch.md`, Shards).
+    /// only; elsewhere this is [`HubError::NotOwner`]. The owner runs its
+    /// logic and timeline; every other shard opens a replica (through
+    /// [`PeerMsg::OpenRoom`]) that relays presence, phases, inputs and
+    /// targeted sends for its own sessions (see `docs/dispatch.md`, Shards).
     pub fn open_room(
         &mut self,
         name: &str,
@@ -141,22 +141,15 @@ impl Hub {
             return Err(HubError::TooManyRooms);
         }
         let timeline = schedule.map(|s| Timeline::new(s, now, self.config.timeline));
-        let key = self.rooms.insert(RoomState {
-            name: name.clone(),
-            timeline,
-            logic: Some(logic),
-            members: Vec::new(),
-            users: BTreeMap::new(),
-            deadline: None,
-        });
-        self.room_names.insert(name, key);
-        let mut subscribers = Vec::new();
-        for tkey in self.topics_of_room(key) {
-            if let Some(t) = self.topics.get_mut(tkey) {
-                t.room = Some(key);
-                subscribers.extend(t.subscribers.iter().map(|sub| sub.session));
-            }
+        let mut state = RoomState::new(name.clone(), None, timeline);
+        state.logic = Some(logic);
+        let key = self.rooms.insert(state);
+        self.room_names.insert(name.clone(), key);
+        if self.sharded() {
+            // Before the first phases and joins, which the replicas apply.
+            self.send_peer(Dest::Others, PeerMsg::OpenRoom { room: name });
         }
+        let subscribers = self.adopt_topics(key);
         self.run_timeline(key, now);
         // Sessions already subscribed to its topics enter its presence as
         // if they had just subscribed (after the timeline's first
@@ -168,20 +161,44 @@ impl Hub {
     }
 
     /// Closes a room: its topics stay open but no longer belong to it, and
-    /// its presence and timeline end.
+    /// its presence and timeline end. With several shards, on the owner
+    /// only (elsewhere [`HubError::NotOwner`]); the replicas close when its
+    /// [`PeerMsg::CloseRoom`] arrives.
     pub fn close_room(&mut self, name: &str) -> Result<(), HubError> {
-        let key = self
+        let key = *self
             .room_names
-            .remove(name)
+            .get(name)
             .ok_or_else(|| self.no_room(name))?;
+        if self.rooms.get(key).is_some_and(|r| r.owner.is_some()) {
+            return Err(HubError::NotOwner);
+        }
+        self.close_room_local(key);
+        if self.sharded() {
+            // The name was open, so it is a valid room name.
+            if let Ok(room) = Room::try_from(name) {
+                self.send_peer(Dest::Others, PeerMsg::CloseRoom { room });
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes a room (or a replica) here: nobody hears a leave.
+    pub(super) fn close_room_local(&mut self, key: Key) {
         for tkey in self.topics_of_room(key) {
             if let Some(t) = self.topics.get_mut(tkey) {
                 t.room = None;
             }
         }
         if let Some(room) = self.rooms.remove(key) {
+            self.room_names.remove(&room.name);
             for skey in room.members {
                 if let Some(s) = self.sessions.get_mut(skey) {
+                    s.cold.rooms.retain(|r| *r != key);
+                }
+            }
+            // Sessions still waiting for their entry are in the room too.
+            for id in room.joining.keys() {
+                if let Some(s) = self.by_id.get(id).and_then(|k| self.sessions.get_mut(*k)) {
                     s.cold.rooms.retain(|r| *r != key);
                 }
             }
@@ -189,7 +206,19 @@ impl Hub {
                 self.deadlines.remove(&(at, Deadline::Room(key)));
             }
         }
-        Ok(())
+    }
+
+    /// Makes the open topics of room `key` its own; returns their
+    /// subscribers, who enter its presence.
+    pub(super) fn adopt_topics(&mut self, key: Key) -> Vec<Key> {
+        let mut subscribers = Vec::new();
+        for tkey in self.topics_of_room(key) {
+            if let Some(t) = self.topics.get_mut(tkey) {
+                t.room = Some(key);
+                subscribers.extend(t.subscribers.iter().map(|sub| sub.session));
+            }
+        }
+        subscribers
     }
 
     fn topics_of_room(&self, key: Key) -> Vec<Key> {
@@ -235,44 +264,46 @@ impl Hub {
     }
 
     /// Sends `data` to one session's inbox (see [`HubConfig::inbox`](super::HubConfig)).
-    /// With several shards, on the session's home shard only (elsewhere
-    /// [`HubError::UnknownSession`]).
+    /// With several shards, a session homed elsewhere
+    /// ([`home_of_session`](super::home_of_session)) is reached through its
+    /// home: `Ok` then means forwarded, and the home drops it if the session
+    /// is gone.
     pub fn send_to_session(&mut self, session: &SessionId, data: &[u8]) -> Result<(), HubError> {
-        let key = super::ids::parse_session(session)
-            .and_then(|id| self.by_id.get(&id).copied())
+        let id = super::ids::parse_session(session).ok_or(HubError::UnknownSession)?;
+        if self.sharded() && !self.is_home_of(u128::from(id)) {
+            self.forward_to_session(id, data);
+            return Ok(());
+        }
+        let key = self
+            .by_id
+            .get(&id)
+            .copied()
             .ok_or(HubError::UnknownSession)?;
         self.push_inbox(key, data);
         Ok(())
     }
 
-    /// Sends `data` to the inbox of every session of `user`; returns how many.
-    /// With several shards, only the user's sessions on this one are
-    /// reached.
+    /// Sends `data` to the inbox of every session of `user`; returns how
+    /// many. With several shards it is also sent to every other shard, each
+    /// reaching the user's sessions there; the count is of this hub's.
     pub fn send_to_user(&mut self, user: &MemberId, data: &[u8]) -> usize {
-        let keys = self.by_user.get(user).cloned().unwrap_or_default();
-        for &key in &keys {
-            self.push_inbox(key, data);
+        if self.sharded() {
+            self.forward_to_user(user, data);
         }
-        keys.len()
+        self.push_to_user(user, data)
     }
 
     /// Sends `data` to the inbox of every session in a room's presence;
-    /// returns how many. With several shards, on the room's owner, and to
-    /// the sessions of that shard only.
+    /// returns how many. With several shards, the owner sends it to its
+    /// members and on to every other shard for theirs, and counts the
+    /// members on every shard; another shard forwards it to the owner
+    /// (which sends it to everyone, in its order) and returns `Ok(0)`.
     pub fn send_to_room(&mut self, room: &str, data: &[u8]) -> Result<usize, HubError> {
         let rkey = *self
             .room_names
             .get(room)
             .ok_or_else(|| self.no_room(room))?;
-        let members = self
-            .rooms
-            .get(rkey)
-            .map(|r| r.members.clone())
-            .unwrap_or_default();
-        for &key in &members {
-            self.push_inbox(key, data);
-        }
-        Ok(members.len())
+        self.room_to_members(rkey, data, None)
     }
 
     /// Appends to the topic and fans out to its live subscribers; with

@@ -43,9 +43,9 @@ pub enum HubError {
     /// No such session.
     UnknownSession,
     /// Another shard owns this topic or room (see
-    /// [`owner_of`](super::owner_of)): open, close and run it there. A client
-    /// sees it only for an input to a room another shard runs, as
-    /// `unknown_room`.
+    /// [`owner_of`](super::owner_of)): open and close it there. A client
+    /// sees it, as `unknown_room`, only for an input to a room that is not
+    /// open and that another shard would run.
     NotOwner,
     /// A peer message could not be applied as sent.
     Peer(PeerError),
@@ -60,11 +60,17 @@ pub enum HubError {
 pub enum PeerError {
     /// The sender is this hub, or not below [`HubConfig::shards`](super::HubConfig).
     UnknownShard,
-    /// A message about a topic came from a shard that does not own it
-    /// (`Open`, `Close`, `Append`: ignored), or a publish reached a shard
-    /// that does not own it (its origin is answered
-    /// [`HubError::NotOwner`]): the shards disagree on their count.
+    /// A message about a topic or room came from a shard that does not own
+    /// it (`Open`, `Close`, `Append`, `OpenRoom`, `CloseRoom`, `Member`,
+    /// `Phase`, `ToRoom`: ignored), a publish, input, `Enter` or `Leave`
+    /// reached a shard that does not own its topic or room (a publish's or
+    /// input's origin is answered [`HubError::NotOwner`]), or a message
+    /// about a session came from or to a shard that is not its home: the
+    /// shards disagree on their count.
     Misrouted,
+    /// A room's owner was told that a session of another shard left a
+    /// presence it is not in: ignored.
+    UnknownMember,
     /// A replicated message at or behind the replica's head, or of another
     /// epoch: it is ignored, and the replica is unchanged.
     Stale {
@@ -88,7 +94,10 @@ impl fmt::Display for PeerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PeerError::UnknownShard => f.write_str("unknown peer shard"),
-            PeerError::Misrouted => f.write_str("peer message for another shard's topic"),
+            PeerError::Misrouted => {
+                f.write_str("peer message for another shard's topic, room or session")
+            }
+            PeerError::UnknownMember => f.write_str("no such member of the room"),
             PeerError::Stale { head, got } => write!(
                 f,
                 "stale replica message {}:{} at head {}:{}",

@@ -57,4 +57,9 @@ impl Hub {
     pub(super) fn is_home_of(&self, id: u128) -> bool {
         shard_of(id, self.config.shards) == self.config.shard
     }
+
+    /// The home of the session whose numeric id is `id`.
+    pub(super) fn home_of_id(&self, id: u64) -> ShardId {
+        shard_of(u128::from(id), self.config.shards)
+    }
 }

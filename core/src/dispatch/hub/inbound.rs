@@ -292,7 +292,7 @@ impl Hub {
 }
 
 /// The `error` frame's message for `err`.
-fn error_msg(
+pub(super) fn error_msg(
     err: HubError,
     request: Option<RequestId>,
     topic: Option<&Topic>,

@@ -1,5 +1,6 @@
 //! Running a room: its logic with a context, its actions, its timeline.
 
+use super::peer_msg::{Dest, PeerMsg};
 use super::room::{Action, RoomCtx, RoomLogic};
 use super::slab::Key;
 use super::{Deadline, Hub};
@@ -52,7 +53,7 @@ impl Hub {
     }
 
     /// Lets the room's timeline reach `now`: announces upcoming phases to the
-    /// room's members, tells the logic of phases that begin, and re-arms.
+    /// room's members (on every shard), tells the logic of phases that begin, and re-arms.
     pub(super) fn run_timeline(&mut self, rkey: Key, now: Instant) {
         loop {
             let Some(room) = self.rooms.get_mut(rkey) else {
@@ -73,6 +74,14 @@ impl Hub {
                     });
                     let members = room.members.clone();
                     self.push_shared(&members, &msg);
+                    if let (true, ServerMsg::Phase(a)) = (self.sharded(), msg) {
+                        // The replicas' members hear it in the same instant.
+                        let msg = PeerMsg::Phase {
+                            room: a.room,
+                            phase: a.phase,
+                        };
+                        self.send_peer(Dest::Others, msg);
+                    }
                 }
                 TimelineEvent::Began(phase) => {
                     self.with_logic(rkey, now, |logic, ctx| logic.on_phase(ctx, &phase));

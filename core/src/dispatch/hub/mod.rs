@@ -28,8 +28,9 @@
 //! closed and sequenced by its owner and replicated to the others through
 //! [`PeerMsg`]s: drain [`Hub::poll_peer`] by the same rule as `poll_output`,
 //! and hand each message to its destination's [`Hub::handle_peer`], in order
-//! per pair of hubs. Rooms are not sharded yet: they run on their owner for
-//! its own sessions only. See `docs/dispatch.md`, Shards.
+//! per pair of hubs. A room runs on its owner, which keeps its presence;
+//! every other shard keeps a replica that relays presence, phases, inputs
+//! and targeted sends for its own sessions. See `docs/dispatch.md`, Shards.
 
 mod api;
 mod caps;
@@ -48,6 +49,9 @@ mod input;
 mod logic;
 mod outbound;
 mod peer;
+mod peer_msg;
+mod peer_room;
+mod peer_send;
 mod presence;
 mod pump;
 mod queue;
@@ -74,7 +78,7 @@ pub use config::{HubConfig, RateConfig, Reliability, TopicConfig};
 pub use error::{CloseCode, HubError, PeerError};
 pub use frame::{Codec, Frame};
 pub use home::{home_of_hello, home_of_session, home_of_token};
-pub use peer::{Dest, Origin, PeerMsg};
+pub use peer_msg::{Dest, Origin, PeerMsg};
 pub use room::{RoomCtx, RoomInput, RoomLogic};
 pub use shard::{ShardId, owner_of, room_owner};
 
@@ -149,7 +153,7 @@ pub struct Hub {
     actions: Vec<Action>,
     /// Messages for peer shards, apart from `outputs`, which stays small,
     /// `Copy` and on the hot path.
-    peers: VecDeque<(peer::Dest, peer::PeerMsg)>,
+    peers: VecDeque<(Dest, PeerMsg)>,
 }
 
 impl Hub {
@@ -290,9 +294,10 @@ impl Hub {
         Some(&self.sessions.get(key)?.cold.id)
     }
 
-    /// The sessions in a room's presence, in join order, with their users;
-    /// `None` if the room is not open. What every member's client should
-    /// list once it has read what is queued for it.
+    /// The sessions of this hub in a room's presence, in join order, with
+    /// their users; `None` if the room is not open here. With several
+    /// shards, the members homed on other shards are not listed (see
+    /// [`Hub::room_users`]).
     pub fn presence(&self, room: &str) -> Option<impl Iterator<Item = (&SessionId, &MemberId)>> {
         let room = self.rooms.get(*self.room_names.get(room)?)?;
         let sessions = &self.sessions;
@@ -301,6 +306,15 @@ impl Hub {
                 .iter()
                 .filter_map(move |key| sessions.get(*key).map(|s| (&s.cold.id, &s.cold.caps.user))),
         )
+    }
+
+    /// The users in a room's presence, in name order: what every member's
+    /// client should list once it has read what is queued for it. `None` if
+    /// the room is not open here. With several shards, the owner's list and
+    /// every replica's are the same once their peer messages are delivered.
+    pub fn room_users(&self, room: &str) -> Option<impl Iterator<Item = &MemberId>> {
+        let room = self.rooms.get(*self.room_names.get(room)?)?;
+        Some(room.users.keys())
     }
 
     /// Messages `topic` keeps for recovery right now.

@@ -6,13 +6,15 @@
 //! with its origin, and answered to the client when the owner's answer comes
 //! back. Every append on the owner is sent, with its position, to every
 //! other shard, which appends it at exactly that offset and fans it out to
-//! its own subscribers.
+//! its own subscribers. Rooms' messages are handled in `peer_room` and
+//! `peer_send`.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::error::PeerError;
 use super::ids::parse_session;
+use super::peer_msg::{Dest, Origin, PeerMsg};
 use super::session::{Answer, Kind};
 use super::shard::ShardId;
 use super::slab::Key;
@@ -20,81 +22,6 @@ use super::timed::Ack;
 use super::{Hub, HubError, TopicConfig};
 use crate::proto::{Position, RequestId, Topic};
 use crate::time::Instant;
-
-/// Where a [`PeerMsg`] goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dest {
-    /// One shard.
-    Shard(ShardId),
-    /// Every shard but the sender, each in its own FIFO order.
-    Others,
-}
-
-/// The session a forwarded publish came from, named so that its home shard
-/// finds it again: slab keys are local to a hub, session ids are not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Origin {
-    /// The session's id on its home shard, in its numeric form.
-    pub session: u64,
-    /// The publish's request id, acked once the owner has sequenced it.
-    pub request: Option<RequestId>,
-}
-
-/// What one shard tells another: plain data (names, positions, payloads
-/// shared by `Arc`), so that the same messages can later cross machines.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PeerMsg {
-    /// From the owner, to every other shard: it opened `topic`; replicas open
-    /// it with the same configuration and epoch.
-    Open {
-        /// The topic.
-        topic: Topic,
-        /// Its configuration.
-        config: TopicConfig,
-        /// Its epoch, as the owner chose it.
-        epoch: u64,
-    },
-    /// From the owner, to every other shard: it closed `topic`.
-    Close {
-        /// The topic.
-        topic: Topic,
-    },
-    /// To the owner: sequence this publish, now or at `at`. `origin` names
-    /// the client's session on the sender, or is `None` for the sender's
-    /// application (then nobody is answered).
-    Publish {
-        /// The topic.
-        topic: Topic,
-        /// The payload.
-        data: Arc<[u8]>,
-        /// When to release it, as the client asked.
-        at: Option<Instant>,
-        /// Who to answer.
-        origin: Option<Origin>,
-    },
-    /// From the owner, to the origin's shard: where a forwarded publish
-    /// landed (sent only when there is a request id to ack), or why it was
-    /// refused (always).
-    Answer {
-        /// The session and request answered.
-        origin: Origin,
-        /// The position, or the refusal the client is sent.
-        result: Result<Position, HubError>,
-    },
-    /// From the owner, to every other shard: a message appended at
-    /// `position`; replicas append it at exactly that offset.
-    Append {
-        /// The topic.
-        topic: Topic,
-        /// Where it was appended.
-        position: Position,
-        /// Its delivery time, for a timed publish.
-        at: Option<Instant>,
-        /// The payload (the owner's own copy, shared).
-        data: Arc<[u8]>,
-    },
-}
 
 impl Hub {
     /// The next message for a peer shard, or `None` when there is none.
@@ -112,8 +39,8 @@ impl Hub {
 
     /// A message from shard `from` arrived.
     ///
-    /// Refusals of a forwarded publish are also answered to its origin; the
-    /// returned error is for the shell's logs. A [`PeerError`] leaves the hub
+    /// Refusals of a forwarded publish or input are also answered to its
+    /// origin; the returned error is for the shell's logs. A [`PeerError`] leaves the hub
     /// consistent: a stale replicated message is ignored, a gap is resynced.
     pub fn handle_peer(
         &mut self,
@@ -173,6 +100,7 @@ impl Hub {
                 from_owner(self, &topic)?;
                 self.replicate(&topic, position, at, data, now)
             }
+            room => self.handle_room_peer(from, room, now),
         }
     }
 

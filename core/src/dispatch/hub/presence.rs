@@ -4,14 +4,21 @@
 //! the room's topics, connected or within its grace: a resume is not a leave
 //! and a join. Presence lists users: a user is in it while any of their
 //! sessions is, so a user with two tabs joins once and leaves once.
+//!
+//! With several shards the hub where the room runs keeps the whole list
+//! (its own sessions and the others'), and decides every join and leave;
+//! the replicas apply them in its order (see `peer_room`).
 
 use alloc::vec::Vec;
 
-use super::Hub;
 use super::frame::Frame;
+use super::ids::parse_session;
+use super::peer_msg::{Dest, PeerMsg};
+use super::room::Remote;
 use super::slab::Key;
+use super::{Hub, HubError, PeerError};
 use crate::proto::{
-    MemberId, PRESENCE_SNAPSHOT_MAX, PhaseAnnounce, Presence, PresenceEvent, ServerMsg,
+    MemberId, PRESENCE_SNAPSHOT_MAX, PhaseAnnounce, Presence, PresenceEvent, Room, ServerMsg,
 };
 use crate::time::Instant;
 
@@ -47,7 +54,8 @@ impl Hub {
 
     /// Adds the session to the room's presence (if not in it): the others
     /// hear `join` if the user was not there yet, and the session gets the
-    /// snapshot and the current phase.
+    /// snapshot and the current phase. In a replica, the owner is asked
+    /// (see `peer_room`).
     pub(super) fn join_room(&mut self, key: Key, rkey: Key, now: Instant) {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
@@ -60,44 +68,150 @@ impl Hub {
         };
         s.cold.rooms.push(rkey);
         let user = s.cold.caps.user.clone();
+        if let Some(owner) = room.owner {
+            // Always a number: the hub wrote the id.
+            let Some(session) = parse_session(&s.cold.id) else {
+                return;
+            };
+            *room.joining.entry(session).or_insert(0) += 1;
+            let room = room.name.clone();
+            let msg = PeerMsg::Enter {
+                room,
+                session,
+                user,
+            };
+            self.send_peer(Dest::Shard(owner), msg);
+            return;
+        }
+        self.admit(rkey, Who::Local(key), user, now);
+    }
+
+    /// Where the room runs: adds a session of this hub or of another shard
+    /// to the presence, in the one order every shard hears.
+    pub(super) fn admit(&mut self, rkey: Key, who: Who, user: MemberId, now: Instant) {
+        let Some(room) = self.rooms.get_mut(rkey) else {
+            return;
+        };
         let others = room.members.clone();
-        room.members.push(key);
+        match who {
+            Who::Local(key) => room.members.push(key),
+            Who::Remote(session) => room.remote.push(Remote {
+                session,
+                user: user.clone(),
+            }),
+        }
         let count = room.users.entry(user.clone()).or_insert(0);
         *count += 1;
-        if *count == 1 {
-            let msg = presence(room.name.clone(), PresenceEvent::Join(user.clone()));
+        let announce = *count == 1;
+        let name = room.name.clone();
+        if announce {
+            let msg = presence(name.clone(), PresenceEvent::Join(user.clone()));
             self.push_shared(&others, &msg);
+        }
+        if self.sharded() {
+            self.send_member(name, who, user.clone(), true, announce);
+        }
+        if announce {
             self.with_logic(rkey, now, |logic, ctx| logic.on_presence(ctx, &user, true));
             self.apply_actions(now);
         }
-        self.send_room_state(key, rkey, now);
+        if let Who::Local(key) = who {
+            self.send_room_state(key, rkey, now);
+        }
     }
 
     /// Removes the session from the room's presence; the others hear `leave`
-    /// if it was the user's last session there.
+    /// if it was the user's last session there. In a replica, the owner is
+    /// told.
     pub(super) fn leave_room(&mut self, key: Key, rkey: Key, now: Instant) {
         let Some(s) = self.sessions.get_mut(key) else {
             return;
         };
+        let was_in = s.cold.rooms.contains(&rkey);
         s.cold.rooms.retain(|r| *r != rkey);
         let user = s.cold.caps.user.clone();
         let Some(room) = self.rooms.get_mut(rkey) else {
             return;
         };
-        room.members.retain(|k| *k != key);
-        let Some(count) = room.users.get_mut(&user) else {
+        if let Some(owner) = room.owner {
+            room.members.retain(|k| *k != key);
+            if let Some(session) = parse_session(&s.cold.id).filter(|_| was_in) {
+                let room = room.name.clone();
+                self.send_peer(Dest::Shard(owner), PeerMsg::Leave { room, session });
+            }
             return;
+        }
+        // The room is open: only another shard's session can be unknown.
+        let _ = self.release(rkey, Who::Local(key), user, now);
+    }
+
+    /// Where the room runs: removes a session from the presence. A session
+    /// of another shard that is not in it is [`PeerError::UnknownMember`].
+    pub(super) fn release(
+        &mut self,
+        rkey: Key,
+        who: Who,
+        user: MemberId,
+        now: Instant,
+    ) -> Result<(), HubError> {
+        let room = self.rooms.get_mut(rkey).ok_or(HubError::UnknownRoom)?;
+        match who {
+            Who::Local(key) => room.members.retain(|k| *k != key),
+            Who::Remote(session) => {
+                let at = room.remote.iter().position(|r| r.session == session);
+                let at = at.ok_or(HubError::Peer(PeerError::UnknownMember))?;
+                room.remote.remove(at);
+            }
+        }
+        let Some(count) = room.users.get_mut(&user) else {
+            return Ok(());
         };
         *count -= 1;
         if *count > 0 {
-            return;
+            return Ok(());
         }
         room.users.remove(&user);
-        let msg = presence(room.name.clone(), PresenceEvent::Leave(user.clone()));
+        let name = room.name.clone();
+        let msg = presence(name.clone(), PresenceEvent::Leave(user.clone()));
         let members = room.members.clone();
         self.push_shared(&members, &msg);
+        if self.sharded() {
+            self.send_member(name, who, user.clone(), false, true);
+        }
         self.with_logic(rkey, now, |logic, ctx| logic.on_presence(ctx, &user, false));
         self.apply_actions(now);
+        Ok(())
+    }
+
+    /// Tells the replicas of a presence change where the room runs: all of
+    /// them if the members hear it, else the home of a session that entered
+    /// (for its snapshot), if another shard.
+    fn send_member(&mut self, room: Room, who: Who, user: MemberId, joined: bool, announce: bool) {
+        let session = match who {
+            // Always a number: the hub wrote the id.
+            Who::Local(key) => match self
+                .sessions
+                .get(key)
+                .and_then(|s| parse_session(&s.cold.id))
+            {
+                Some(id) => id,
+                None => return,
+            },
+            Who::Remote(id) => id,
+        };
+        let dest = match who {
+            _ if announce => Dest::Others,
+            Who::Remote(id) if joined => Dest::Shard(self.home_of_id(id)),
+            _ => return,
+        };
+        let msg = PeerMsg::Member {
+            room,
+            session,
+            user,
+            joined,
+            announce,
+        };
+        self.send_peer(dest, msg);
     }
 
     /// Sends the session the room's member list (as many snapshot frames as
@@ -126,7 +240,7 @@ impl Hub {
             let event = PresenceEvent::Snapshot { members, more };
             frames.push(Frame::encode(&presence(room.name.clone(), event), codec));
         }
-        if let Some(phase) = room.timeline.as_ref().and_then(|t| t.phase_during(now)) {
+        if let Some(phase) = room.phase_during(now) {
             let msg = ServerMsg::Phase(PhaseAnnounce {
                 room: room.name.clone(),
                 phase,
@@ -139,6 +253,15 @@ impl Hub {
     }
 }
 
-fn presence(room: crate::proto::Room, event: PresenceEvent) -> ServerMsg<'static> {
+/// A session in a room's presence, as the hub where the room runs knows it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Who {
+    /// A session of this hub.
+    Local(Key),
+    /// A session of another shard, by its numeric id.
+    Remote(u64),
+}
+
+pub(super) fn presence(room: Room, event: PresenceEvent) -> ServerMsg<'static> {
     ServerMsg::Presence(Presence { room, event })
 }

@@ -4,6 +4,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use super::shard::ShardId;
 use super::slab::Key;
 use crate::proto::{MemberId, Phase, RejectCode, RequestId, Room, SessionId, Topic};
 use crate::time::Instant;
@@ -76,7 +77,7 @@ impl RoomCtx<'_> {
         });
     }
 
-    /// Sends to one session's inbox.
+    /// Sends to one session's inbox, on whichever shard it lives.
     pub fn send_to_session(&mut self, session: SessionId, data: &[u8]) {
         self.actions.push(Action::ToSession {
             session,
@@ -84,7 +85,7 @@ impl RoomCtx<'_> {
         });
     }
 
-    /// Sends to the inbox of every session of `user`.
+    /// Sends to the inbox of every session of `user`, on every shard.
     pub fn send_to_user(&mut self, user: MemberId, data: &[u8]) {
         self.actions.push(Action::ToUser {
             user,
@@ -92,7 +93,8 @@ impl RoomCtx<'_> {
         });
     }
 
-    /// Sends to the inbox of every session in this room's presence.
+    /// Sends to the inbox of every session in this room's presence, on every
+    /// shard.
     pub fn send_to_room(&mut self, data: &[u8]) {
         self.actions.push(Action::ToRoom {
             room: self.room.clone(),
@@ -123,15 +125,73 @@ pub(crate) enum Action {
     },
 }
 
+/// A session on another shard in the presence of a room this hub owns.
+#[derive(Clone, Debug)]
+pub(crate) struct Remote {
+    /// Its id, in its numeric form (its home is read off it).
+    pub(crate) session: u64,
+    pub(crate) user: MemberId,
+}
+
 pub(crate) struct RoomState {
     pub(crate) name: Room,
+    /// `None` where the room runs (its logic and timeline); on the other
+    /// shards, the owner whose replica this is.
+    pub(crate) owner: Option<ShardId>,
     pub(crate) timeline: Option<Timeline>,
     /// Taken out while it runs, so that it can be handed a context.
     pub(crate) logic: Option<Box<dyn RoomLogic>>,
-    /// Sessions in the room's presence, in join order.
+    /// Sessions of this hub in the room's presence, in join order.
     pub(crate) members: Vec<Key>,
-    /// Users in presence and how many of their sessions are in it.
+    /// Users in presence and how many of their sessions are in it (on a
+    /// replica, 1 each: the owner counts).
     pub(crate) users: BTreeMap<MemberId, u32>,
+    /// On the owner: sessions of other shards in the presence, in join order.
+    pub(crate) remote: Vec<Remote>,
+    /// On a replica: the phases the owner announced that have not ended,
+    /// oldest first (what a snapshot reads the phase in progress from).
+    pub(crate) announced: Vec<Phase>,
+    /// On a replica: sessions of this hub whose `Enter`s the owner has not
+    /// answered yet, and how many; they become members on the last answer.
+    pub(crate) joining: BTreeMap<u64, u32>,
     /// The timeline deadline registered with the hub.
     pub(crate) deadline: Option<Instant>,
+}
+
+impl RoomState {
+    /// A room with nobody in it; `owner` as for [`RoomState::owner`].
+    pub(crate) fn new(name: Room, owner: Option<ShardId>, timeline: Option<Timeline>) -> Self {
+        RoomState {
+            name,
+            owner,
+            timeline,
+            logic: None,
+            members: Vec::new(),
+            users: BTreeMap::new(),
+            remote: Vec::new(),
+            announced: Vec::new(),
+            joining: BTreeMap::new(),
+            deadline: None,
+        }
+    }
+
+    /// The phase in progress at `now`: from the timeline where the room
+    /// runs, from the owner's announcements on a replica.
+    pub(crate) fn phase_during(&self, now: Instant) -> Option<Phase> {
+        match &self.timeline {
+            Some(t) => t.phase_during(now),
+            None => self
+                .announced
+                .iter()
+                .rev()
+                .find(|p| p.starts_at <= now && now < p.ends_at)
+                .cloned(),
+        }
+    }
+
+    /// Sessions in the presence on every shard (as far as this hub knows:
+    /// only the owner knows the others').
+    pub(crate) fn size(&self) -> usize {
+        self.members.len() + self.remote.len()
+    }
 }

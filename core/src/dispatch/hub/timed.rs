@@ -4,7 +4,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::peer::Origin;
+use super::peer_msg::Origin;
 use super::shard::ShardId;
 use super::slab::Key;
 use crate::proto::RequestId;

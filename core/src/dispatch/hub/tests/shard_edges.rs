@@ -1,11 +1,11 @@
-//! Sharded hubs at their edges: a replica fed nonsense, rooms that are not
-//! sharded yet, and a lone hub that never speaks to peers.
+//! Sharded hubs at their edges: a replica fed nonsense, rooms opened and
+//! closed off their owner, and a lone hub that never speaks to peers.
 
 use alloc::sync::Arc;
 
 use super::cluster::{Cluster, deliveries, subscribed};
 use super::*;
-use crate::proto::{ErrorCode, NotRecovered};
+use crate::proto::NotRecovered;
 
 /// An `Append` of `data` to `topic` at `offset` of `epoch`.
 fn append(topic: &str, epoch: u64, offset: u64, data: &[u8]) -> PeerMsg {
@@ -97,7 +97,7 @@ fn a_replica_fed_a_bad_offset_neither_panics_nor_corrupts() {
 }
 
 #[test]
-fn rooms_stay_on_the_shard_that_owns_them() {
+fn rooms_are_opened_and_closed_on_their_owner() {
     let mut c = Cluster::new(2);
     let topic = c.topic_owned_by("table", 1);
     let room = topic.split_once('/').unwrap().0;
@@ -114,23 +114,15 @@ fn rooms_stay_on_the_shard_that_owns_them() {
     c.hubs[1]
         .open_room(room, None, Box::new(Echo), c.now)
         .unwrap();
-    c.join(1, 0, "far", None);
-    let input = ClientMsg::Input(crate::proto::Input {
-        room: room.try_into().unwrap(),
-        request: 1,
-        round: None,
-        data: Payload::new(b"1"),
-    });
-    assert_eq!(c.send(1, &input), Err(HubError::NotOwner));
-    let refused = c.take(1);
-    assert!(matches!(&refused[0], ServerMsg::Error(e) if e.code == ErrorCode::UnknownRoom));
-    // On the owner the room works as on a lone hub.
-    c.join(2, 1, "near", None);
-    c.send(2, &input).unwrap();
-    assert!(matches!(&c.take(2)[0], ServerMsg::InputResult(_)));
-    assert_eq!(c.hubs[0].send_to_room(room, b"1"), Err(HubError::NotOwner));
+    c.settle();
+    // The replica relays; it neither closes nor reopens the room.
     assert_eq!(c.hubs[0].close_room(room), Err(HubError::NotOwner));
-    assert_eq!(c.hubs[1].send_to_room(room, b"1"), Ok(0));
+    assert_eq!(
+        c.hubs[0].open_room(room, None, Box::new(Echo), c.now),
+        Err(HubError::NotOwner)
+    );
+    assert_eq!(c.hubs[0].send_to_room(room, b"1"), Ok(0));
+    c.settle();
     assert_eq!(c.hubs[0].send_to_room("nobody", b"1").err(), {
         let lone = room_owner("nobody", 2) == ShardId(0);
         Some(if lone {
@@ -140,6 +132,9 @@ fn rooms_stay_on_the_shard_that_owns_them() {
         })
     });
     c.hubs[1].close_room(room).unwrap();
+    c.settle();
+    assert_eq!(c.hubs[0].send_to_room(room, b"1"), Err(HubError::NotOwner));
+    assert!(c.peer_errors.is_empty(), "{:?}", c.peer_errors);
 }
 
 #[test]
@@ -149,6 +144,9 @@ fn a_lone_hub_has_no_peers() {
     s.publish(1, "t/chat", b"1", Some(ms(5)), Some(1)).unwrap();
     s.publish(1, "t/chat", b"2", None, Some(2)).unwrap();
     s.advance(ms(10));
+    s.hub.send_to_room("t", b"1").unwrap();
+    s.hub.send_to_user(&"a".try_into().unwrap(), b"1");
+    s.hub.close_room("t").unwrap();
     assert_eq!(s.hub.poll_peer(), None);
     let msg = append("t/chat", 0, 0, b"x");
     let err = HubError::Peer(PeerError::UnknownShard);
