@@ -23,11 +23,9 @@ pub struct Config {
     /// Threads running connection I/O; 0 means one per core.
     pub threads: usize,
     /// Hubs (shards of the event router), each on an I/O thread of its own:
-    /// connections, and the topics they sequence, are spread over them, so
-    /// that fan-out runs on every core. 0 means one per I/O thread; more
-    /// than there are I/O threads is refused. Rooms are not sharded yet: a
-    /// room's presence, phases and inputs reach only the sessions on the
-    /// room's hub, so keep 1 where rooms are played (the demo).
+    /// connections, and the rooms and topics they sequence, are spread over
+    /// them, so that fan-out runs on every core. 0 means one per I/O
+    /// thread; more than there are I/O threads is refused.
     pub hubs: usize,
     /// Log filter (`tracing-subscriber` directives such as `info` or
     /// `onbeat_server=debug`); `ONBEAT_LOG` or `RUST_LOG` override it.
@@ -48,7 +46,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 7700)),
             threads: 0,
-            hubs: 1,
+            hubs: 0,
             log: "info".into(),
             drain_ms: 5_000,
             auth: AuthConfig::default(),
