@@ -96,7 +96,8 @@ fn opcode(codec: Codec) -> OpCode {
 /// What woke the hub's task.
 enum Wake {
     Hub(Result<ToHub, smol::channel::RecvError>),
-    Peer(FromPeer),
+    /// Boxed: a peer message is several times larger than the others.
+    Peer(Box<FromPeer>),
     Timer,
 }
 
@@ -191,7 +192,7 @@ impl Driver {
             let woken = smol::future::or(
                 smol::future::or(async { Wake::Hub(rx.recv().await) }, async {
                     match from_peers.recv().await {
-                        Ok(m) => Wake::Peer(m),
+                        Ok(m) => Wake::Peer(Box::new(m)),
                         // Every hub holds its own sender: never closed.
                         Err(_) => std::future::pending().await,
                     }
@@ -205,7 +206,7 @@ impl Driver {
             let mut next = match woken {
                 Wake::Hub(m) => Some(m),
                 Wake::Peer(m) => {
-                    self.on_peer(m);
+                    self.on_peer(*m);
                     None
                 }
                 Wake::Timer => {
