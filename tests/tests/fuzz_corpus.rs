@@ -17,6 +17,12 @@ mod clock;
 mod decode;
 #[path = "../../fuzz/src/hub.rs"]
 mod hub;
+#[path = "../../fuzz/src/hub_model.rs"]
+mod hub_model;
+#[path = "../../fuzz/src/hub_pick.rs"]
+mod hub_pick;
+#[path = "../../fuzz/src/hub_shards.rs"]
+mod hub_shards;
 
 fn corpus(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -57,6 +63,11 @@ fn clock_sync_corpus() {
 #[test]
 fn hub_ops_corpus() {
     replay("hub_ops", hub::run);
+}
+
+#[test]
+fn hub_shards_corpus() {
+    replay("hub_shards", hub_shards::run);
 }
 
 #[test]
