@@ -58,6 +58,8 @@ use super::bytes::Bytes;
 use super::hub_model as model;
 use super::hub_pick as pick;
 
+#[path = "hub_shards_admin.rs"]
+mod admin;
 #[path = "hub_shards_check.rs"]
 mod check;
 
@@ -247,31 +249,9 @@ impl Cluster {
                 self.drain(h);
             }
             13 => self.open_topic(input),
-            14 => {
-                let name = input.pick(TOPICS);
-                let owner = self.owner(name, input);
-                let r = self.hubs[owner].close_topic(name, self.now);
-                self.refused_away(owner, name, &r);
-                if r.is_ok() {
-                    self.topics.remove(name);
-                }
-                self.drain(owner);
-            }
-            15 => {
-                let name = input.pick(ROOMS);
-                let owner = self.room_owner(name, input);
-                let schedule = pick::schedule(input);
-                let r = self.hubs[owner].open_room(name, schedule, Box::new(Logic), self.now);
-                self.refused_away(owner, name, &r);
-                self.drain(owner);
-            }
-            16 => {
-                let name = input.pick(ROOMS);
-                let owner = self.room_owner(name, input);
-                let r = self.hubs[owner].close_room(name);
-                self.refused_away(owner, name, &r);
-                self.drain(owner);
-            }
+            14 => self.close_topic(input),
+            15 => self.open_room(input),
+            16 => self.close_room(input),
             17 => self.targeted(input),
             18..=21 => {
                 let link = input.byte();
@@ -342,85 +322,6 @@ impl Cluster {
             resume,
             auth: None,
         }
-    }
-
-    /// The owner of topic `name`, or now and then another shard (which
-    /// must refuse).
-    fn owner(&self, name: &str, input: &mut Bytes<'_>) -> usize {
-        let owner = usize::from(owner_of(name, self.shards()).0);
-        if input.byte().is_multiple_of(8) {
-            return (owner + 1) % self.hubs.len();
-        }
-        owner
-    }
-
-    fn room_owner(&self, name: &str, input: &mut Bytes<'_>) -> usize {
-        let owner = usize::from(room_owner(name, self.shards()).0);
-        if input.byte().is_multiple_of(8) {
-            return (owner + 1) % self.hubs.len();
-        }
-        owner
-    }
-
-    /// Away from its owner, opening or closing `name` is `NotOwner`.
-    fn refused_away<T: std::fmt::Debug>(&self, h: usize, name: &str, r: &Result<T, HubError>) {
-        let owner = if ROOMS.contains(&name) {
-            room_owner(name, self.shards())
-        } else {
-            owner_of(name, self.shards())
-        };
-        if usize::from(owner.0) != h {
-            assert!(
-                matches!(r, Err(HubError::NotOwner)),
-                "{name} handled on {h}, not its owner: {r:?}"
-            );
-        }
-    }
-
-    fn open_topic(&mut self, input: &mut Bytes<'_>) {
-        let name = input.pick(TOPICS);
-        if name == INBOX {
-            return;
-        }
-        let owner = self.owner(name, input);
-        let history = input.below(6);
-        let age = Duration::from_millis(100 + 300 * input.below(10) as u64);
-        let config = if input.bool() {
-            TopicConfig::lossy(history, age)
-        } else {
-            TopicConfig::reliable(history, age)
-        };
-        let r = self.hubs[owner].open_topic(name, config);
-        self.refused_away(owner, name, &r);
-        if let Ok(position) = r {
-            self.topics.insert(name, (config, position));
-            let max = self.history.entry(name).or_default();
-            *max = (*max).max(history);
-        }
-        self.drain(owner);
-    }
-
-    /// A server's targeted send, from any shard.
-    fn targeted(&mut self, input: &mut Bytes<'_>) {
-        let h = input.below(self.hubs.len());
-        let data = input.take(16);
-        match input.byte() % 3 {
-            0 => {
-                let ids: Vec<SessionId> = self.sessions.keys().cloned().collect();
-                if !ids.is_empty() {
-                    let id = &ids[input.below(ids.len())];
-                    let _ = self.hubs[h].send_to_session(id, data);
-                }
-            }
-            1 => {
-                let user = MemberId::try_from(input.pick(USERS)).expect("short id");
-                self.hubs[h].send_to_user(&user, data);
-            }
-            _ => {
-                let _ = self.hubs[h].send_to_room(input.pick(ROOMS), data);
-            }
-        }
-        self.drain(h);
     }
 
     fn at(&mut self, input: &mut Bytes<'_>) -> Option<Instant> {
