@@ -257,13 +257,7 @@ impl World {
                 if name == INBOX {
                     return;
                 }
-                let history = input.below(6);
-                let age = Duration::from_millis(100 + 300 * input.below(10) as u64);
-                let config = if input.bool() {
-                    TopicConfig::lossy(history, age)
-                } else {
-                    TopicConfig::reliable(history, age)
-                };
+                let config = pick::topic_config(input);
                 if let Ok(position) = self.hub.open_topic(name, config) {
                     self.topics.insert(name, (config, position));
                 }

@@ -2,7 +2,7 @@
 //! a hub's configuration, a client's capabilities and codec, a room's
 //! schedule, an optional `at`.
 
-use onbeat_core::dispatch::{Capabilities, Codec, HubConfig, RateConfig};
+use onbeat_core::dispatch::{Capabilities, Codec, HubConfig, RateConfig, TopicConfig};
 use onbeat_core::proto::{DEFAULT_MAX_FRAME, MemberId};
 use onbeat_core::time::{Duration, Instant};
 use onbeat_core::timeline::Schedule;
@@ -81,5 +81,16 @@ pub(super) fn at(input: &mut Bytes<'_>, now: Instant) -> Option<Instant> {
         0 => None,
         1 => Some(now.saturating_sub(Duration::from_millis(u64::from(input.byte())))),
         _ => Some(now + Duration::from_millis(u64::from(input.byte()) * 8)),
+    }
+}
+
+/// A lossy or reliable topic keeping up to five messages for 0.1 to 2.8 s.
+pub(super) fn topic_config(input: &mut Bytes<'_>) -> TopicConfig {
+    let history = input.below(6);
+    let age = Duration::from_millis(100 + 300 * input.below(10) as u64);
+    if input.bool() {
+        TopicConfig::lossy(history, age)
+    } else {
+        TopicConfig::reliable(history, age)
     }
 }

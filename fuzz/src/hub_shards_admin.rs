@@ -48,13 +48,8 @@ impl Cluster {
             return;
         }
         let owner = self.owner(name, input);
-        let history = input.below(6);
-        let age = Duration::from_millis(100 + 300 * input.below(10) as u64);
-        let config = if input.bool() {
-            TopicConfig::lossy(history, age)
-        } else {
-            TopicConfig::reliable(history, age)
-        };
+        let config = pick::topic_config(input);
+        let history = config.history;
         let r = self.hubs[owner].open_topic(name, config);
         self.refused_away(owner, name, &r);
         if let Ok(position) = r {
