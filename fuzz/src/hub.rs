@@ -39,48 +39,34 @@
 //! - once every connection is gone and the grace and every `at` have passed,
 //!   no session and no held publish is left.
 //!
-//! `onbeat-tests` includes this file by path (with `bytes.rs`), so it depends
+//! `onbeat-tests` includes this file by path (with `bytes.rs`, `hub_model.rs`
+//! and `hub_pick.rs`), so it depends
 //! on nothing but onbeat-core and std.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use onbeat_core::dispatch::{
-    Capabilities, CloseCode, Codec, ConnId, Frame, Hub, HubConfig, HubOutput, RateConfig, RoomCtx,
-    RoomInput, RoomLogic, TopicConfig,
-};
+use onbeat_core::dispatch::{Codec, ConnId, Frame, Hub, HubConfig, HubOutput, TopicConfig};
 use onbeat_core::proto::codec::{
     decode_json, decode_json_limited, decode_postcard, decode_postcard_limited, encode_json,
     encode_postcard,
 };
 use onbeat_core::proto::{
     ClientMsg, ClockPing, DEFAULT_MAX_FRAME, Hello, Input, MemberId, PROTOCOL_VERSION, Payload,
-    Position, Publish, RejectCode, RequestId, Room, ServerMsg, SessionId, Subscribe, Token, Topic,
-    Unsubscribe,
+    Position, Publish, RequestId, Room, ServerMsg, SessionId, Subscribe, Token, Unsubscribe,
 };
 use onbeat_core::time::{Duration, Instant};
-use onbeat_core::timeline::Schedule;
 
 use super::bytes::Bytes;
-
-#[path = "hub_model.rs"]
-mod model;
+use super::hub_model as model;
+use super::hub_pick as pick;
 
 use model::{
-    Accepted, ConnModel, Next, SessionModel, Stream, answer, answer_publish, check_next, stream,
+    Accepted, CONTROL_BYTES, CONTROL_FRAMES, ConnModel, INBOX, Logic, ROOMS, SessionModel, TOPICS,
+    USERS, observe, topic,
 };
 
 /// Operations per input: long enough for resumes, overflows and expiries.
 const MAX_OPS: usize = 256;
-/// The control reserve a queue may use beyond its bounds (`docs/dispatch.md`,
-/// "Frames and queues"), plus one `welcome`, which is put first regardless.
-const CONTROL_FRAMES: usize = 8 + 1;
-const CONTROL_BYTES: usize = 16 * 1024 + 1024;
-
-const TOPICS: &[&str] = &["a", "b", "r/x", "r/y", "s/z", "@inbox", "q/"];
-const ROOMS: &[&str] = &["r", "s", "q"];
-const USERS: &[&str] = &["u0", "u1", "u2"];
-const PATTERNS: &[&str] = &["*", "*/*", "r/*", "a", "r", "s", "b", "s/*"];
-const INBOX: &str = "@inbox";
 /// Connection ids in play; a small set so that they are reused.
 const CONNS: u64 = 6;
 
@@ -110,42 +96,6 @@ pub fn run(data: &[u8]) {
     world.finish();
 }
 
-/// A room logic that decides by the first byte of each input, and acts
-/// through its context as an application would.
-struct Logic;
-
-impl RoomLogic for Logic {
-    fn on_input(&mut self, ctx: &mut RoomCtx<'_>, input: &RoomInput<'_>) -> Result<(), RejectCode> {
-        let Some(&first) = input.data.first() else {
-            return Ok(());
-        };
-        let mut topic = Topic::new();
-        // Room names are short enough for `<room>/x` to fit a topic.
-        let _ = topic.push_str(ctx.room());
-        let _ = topic.push_str("/x");
-        let now = ctx.now();
-        match first % 6 {
-            0 => return Err(RejectCode::Invalid),
-            1 => ctx.publish(topic, input.data, None),
-            2 => ctx.publish(
-                topic,
-                input.data,
-                Some(now + Duration::from_millis(u64::from(first) * 10)),
-            ),
-            3 => ctx.send_to_room(input.data),
-            4 => ctx.send_to_user(input.user.clone(), input.data),
-            _ => ctx.send_to_session(input.session.clone(), input.data),
-        }
-        Ok(())
-    }
-
-    fn on_presence(&mut self, ctx: &mut RoomCtx<'_>, user: &MemberId, joined: bool) {
-        if joined {
-            ctx.send_to_user(user.clone(), b"hi");
-        }
-    }
-}
-
 struct World {
     hub: Hub,
     config: HubConfig,
@@ -164,27 +114,7 @@ struct World {
 
 impl World {
     fn new(input: &mut Bytes<'_>) -> Self {
-        let rate = |input: &mut Bytes<'_>| RateConfig {
-            per_sec: 1 + input.below(20) as u32,
-            burst: 1 + input.below(4) as u32,
-        };
-        let config = HubConfig {
-            max_frame: input.pick(&[DEFAULT_MAX_FRAME as u32, 96, 600]),
-            max_sessions: 1 + input.below(4),
-            max_pending: 1 + input.below(3),
-            hello_timeout: Duration::from_millis(200 + 100 * input.below(20) as u64),
-            grace: Duration::from_millis(100 + 200 * input.below(20) as u64),
-            queue_messages: 1 + input.below(8),
-            queue_bytes: 150 + 16 * usize::from(input.byte()),
-            max_subscriptions: 1 + input.below(4),
-            request_memory: input.below(5),
-            input_rate: rate(input),
-            publish_rate: rate(input),
-            max_timed: input.below(5),
-            max_topics: 1 + input.below(5),
-            max_rooms: 1 + input.below(3),
-            ..HubConfig::default()
-        };
+        let config = pick::config(input);
         let now = Instant::from_millis(1_000);
         let mut seed = [0u8; 32];
         seed[0] = input.byte();
@@ -327,13 +257,7 @@ impl World {
                 if name == INBOX {
                     return;
                 }
-                let history = input.below(6);
-                let age = Duration::from_millis(100 + 300 * input.below(10) as u64);
-                let config = if input.bool() {
-                    TopicConfig::lossy(history, age)
-                } else {
-                    TopicConfig::reliable(history, age)
-                };
+                let config = pick::topic_config(input);
                 if let Ok(position) = self.hub.open_topic(name, config) {
                     self.topics.insert(name, (config, position));
                 }
@@ -348,15 +272,7 @@ impl World {
             }
             17 => {
                 let name = input.pick(ROOMS);
-                let schedule = input.bool().then(|| {
-                    let open = Duration::from_millis(100 + 100 * input.below(10) as u64);
-                    let shut = Duration::from_millis(100 + 100 * input.below(10) as u64);
-                    let s = Schedule::new()
-                        .phase("open", open, true)
-                        .and_then(|s| s.phase("shut", shut, false))
-                        .expect("two named phases of non-zero length");
-                    if input.bool() { s.rounds(2) } else { s }
-                });
+                let schedule = pick::schedule(input);
                 let _ = self
                     .hub
                     .open_room(name, schedule, Box::new(Logic), self.now);
@@ -404,25 +320,8 @@ impl World {
 
     fn connect(&mut self, input: &mut Bytes<'_>) {
         let conn = input.below(CONNS as usize) as u64;
-        let user = MemberId::try_from(input.pick(USERS)).expect("short id");
-        let mut caps = Capabilities::new(user);
-        for _ in 0..input.below(3) {
-            caps = caps.subscribe(input.pick(PATTERNS));
-        }
-        for _ in 0..input.below(3) {
-            caps = caps.publish(input.pick(PATTERNS));
-        }
-        for _ in 0..input.below(2) {
-            caps = caps.input(input.pick(PATTERNS));
-        }
-        if input.byte().is_multiple_of(4) {
-            caps = caps.expires_at(self.now + Duration::from_millis(u64::from(input.u16() % 5000)));
-        }
-        let codec = if input.bool() {
-            Codec::Json
-        } else {
-            Codec::Postcard
-        };
+        let caps = pick::caps(input, self.now);
+        let codec = pick::codec(input);
         let known = self.conns.contains_key(&conn);
         trace!("{:?} connect {conn} {codec:?} {caps:?}", self.now);
         let result = self.hub.handle_connect(ConnId(conn), caps, codec, self.now);
@@ -446,13 +345,7 @@ impl World {
 
     /// An optional `at`: none, in the past, now, or up to two seconds ahead.
     fn at(&mut self, input: &mut Bytes<'_>) -> Option<Instant> {
-        let at = match input.byte() % 4 {
-            0 => return None,
-            1 => self
-                .now
-                .saturating_sub(Duration::from_millis(u64::from(input.byte()))),
-            _ => self.now + Duration::from_millis(u64::from(input.byte()) * 8),
-        };
+        let at = pick::at(input, self.now)?;
         self.last_at = self.last_at.max(at);
         Some(at)
     }
@@ -684,7 +577,16 @@ impl World {
                 _ => decode_postcard::<ServerMsg<'_>>(frame),
             };
             let msg = msg.unwrap_or_else(|e| panic!("undecodable frame {frame:?}: {e:?}"));
-            self.observe(conn, &msg);
+            trace!("  pulled {conn}: {msg:?}");
+            let c = self.conns.get_mut(&conn).expect("checked above");
+            observe(
+                c,
+                conn,
+                &msg,
+                self.now,
+                &mut self.sessions,
+                &mut self.tokens,
+            );
         }
         self.settle();
         self.check_answered(conn);
@@ -729,98 +631,6 @@ impl World {
                     owed.answered
                 );
             }
-        }
-    }
-
-    /// Checks one frame pulled by `conn` against the model.
-    fn observe(&mut self, conn: u64, msg: &ServerMsg<'_>) {
-        trace!("  pulled {conn}: {msg:?}");
-        let now = self.now;
-        let c = self.conns.get_mut(&conn).expect("checked by the caller");
-        if let ServerMsg::Welcome(w) = msg {
-            assert!(c.welcomed.is_none(), "second welcome on {conn}");
-            c.welcomed = Some(w.session.clone());
-            self.tokens.push((w.resume.clone(), w.session.clone()));
-            self.session(&w.session);
-            return;
-        }
-        let Some(id) = c.welcomed.clone() else {
-            assert!(
-                matches!(msg, ServerMsg::Error(_)),
-                "{msg:?} before welcome on {conn}"
-            );
-            return;
-        };
-        let replaced = c.closing == Some(CloseCode::Replaced);
-        let s = self.session(&id);
-        match msg {
-            ServerMsg::Deliver(d) => {
-                assert!(!replaced, "delivery to {conn} after it was replaced");
-                if let Some(at) = d.at {
-                    assert!(at <= now, "timed delivery at {at:?} pulled at {now:?}");
-                }
-                if d.topic == INBOX {
-                    assert!(
-                        s.inbox_last.is_none_or(|last| d.offset > last),
-                        "inbox offset {} after {:?}",
-                        d.offset,
-                        s.inbox_last
-                    );
-                    s.inbox_last = Some(d.offset);
-                    return;
-                }
-                let stream = stream(s, &d.topic, d.epoch);
-                check_next(stream.next, d.offset, &d.topic);
-                stream.next = Next::Exactly(d.offset + 1);
-            }
-            ServerMsg::Gap(g) => {
-                assert!(g.from < g.to, "empty gap {g:?}");
-                let stream = stream(s, &g.topic, g.epoch);
-                check_next(stream.next, g.from, &g.topic);
-                stream.next = Next::Exactly(g.to);
-            }
-            ServerMsg::Subscribed(sub) => {
-                let since = s
-                    .since
-                    .get_mut(&sub.topic)
-                    .and_then(|pending| pending.pop_front())
-                    .flatten();
-                let next = match since {
-                    // The replay starts exactly at `since`.
-                    Some(since) if sub.recovered && since.epoch == sub.position.epoch => {
-                        assert!(
-                            since.offset <= sub.position.offset,
-                            "{}: recovered from {since:?}, ahead of {:?}",
-                            sub.topic,
-                            sub.position
-                        );
-                        Next::Exactly(since.offset)
-                    }
-                    _ if sub.recovered => Next::AtMost(sub.position.offset),
-                    _ => Next::Exactly(sub.position.offset),
-                };
-                s.streams.insert(
-                    sub.topic.clone(),
-                    Stream {
-                        epoch: Some(sub.position.epoch),
-                        next,
-                    },
-                );
-            }
-            ServerMsg::Presence(p) => {
-                s.presence
-                    .entry(p.room.clone())
-                    .or_default()
-                    .apply(&p.event);
-            }
-            ServerMsg::InputResult(r) => answer(s, r.request, &id),
-            ServerMsg::PublishAck(a) => answer_publish(s, a.request, &id),
-            ServerMsg::Error(e) => match e.request {
-                Some(r) if s.publishes.contains_key(&r) => answer_publish(s, r, &id),
-                Some(r) if s.inputs.contains_key(&r) => answer(s, r, &id),
-                _ => {}
-            },
-            _ => {}
         }
     }
 
@@ -882,8 +692,4 @@ impl World {
             "timed publishes held past their at"
         );
     }
-}
-
-fn topic(name: &str) -> Topic {
-    Topic::try_from(name).expect("short name")
 }

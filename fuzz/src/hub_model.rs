@@ -1,14 +1,63 @@
-//! What the `hub_ops` model knows of connections, sessions and their
+//! What the `hub_ops` and `hub_shards` models know of connections, sessions and their
 //! streams and requests, and the checks on each pulled frame's offsets and
-//! answers.
+//! answers, with the names, room logic and frame checks both targets use.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use onbeat_core::dispatch::{CloseCode, Codec};
+use onbeat_core::dispatch::{CloseCode, Codec, RoomCtx, RoomInput, RoomLogic};
 use onbeat_core::proto::{
-    ClientMsg, MemberId, Position, PresenceEvent, RequestId, Room, SessionId, Topic,
+    ClientMsg, MemberId, Position, PresenceEvent, RejectCode, RequestId, Room, ServerMsg,
+    SessionId, Token, Topic,
 };
-use onbeat_core::time::Instant;
+use onbeat_core::time::{Duration, Instant};
+
+/// The control reserve a queue may use beyond its bounds (`docs/dispatch.md`,
+/// "Frames and queues"), plus one `welcome`, which is put first regardless.
+pub(super) const CONTROL_FRAMES: usize = 8 + 1;
+pub(super) const CONTROL_BYTES: usize = 16 * 1024 + 1024;
+
+/// Names in play: few, so that they collide.
+pub(super) const TOPICS: &[&str] = &["a", "b", "r/x", "r/y", "s/z", "@inbox", "q/"];
+pub(super) const ROOMS: &[&str] = &["r", "s", "q"];
+pub(super) const USERS: &[&str] = &["u0", "u1", "u2"];
+pub(super) const PATTERNS: &[&str] = &["*", "*/*", "r/*", "a", "r", "s", "b", "s/*"];
+pub(super) const INBOX: &str = "@inbox";
+
+/// A room logic that decides by the first byte of each input, and acts
+/// through its context as an application would.
+pub(super) struct Logic;
+
+impl RoomLogic for Logic {
+    fn on_input(&mut self, ctx: &mut RoomCtx<'_>, input: &RoomInput<'_>) -> Result<(), RejectCode> {
+        let Some(&first) = input.data.first() else {
+            return Ok(());
+        };
+        let mut topic = Topic::new();
+        // Room names are short enough for `<room>/x` to fit a topic.
+        let _ = topic.push_str(ctx.room());
+        let _ = topic.push_str("/x");
+        let now = ctx.now();
+        match first % 6 {
+            0 => return Err(RejectCode::Invalid),
+            1 => ctx.publish(topic, input.data, None),
+            2 => ctx.publish(
+                topic,
+                input.data,
+                Some(now + Duration::from_millis(u64::from(first) * 10)),
+            ),
+            3 => ctx.send_to_room(input.data),
+            4 => ctx.send_to_user(input.user.clone(), input.data),
+            _ => ctx.send_to_session(input.session.clone(), input.data),
+        }
+        Ok(())
+    }
+
+    fn on_presence(&mut self, ctx: &mut RoomCtx<'_>, user: &MemberId, joined: bool) {
+        if joined {
+            ctx.send_to_user(user.clone(), b"hi");
+        }
+    }
+}
 
 /// What the model knows of one connection.
 #[derive(Debug)]
@@ -177,4 +226,105 @@ impl Accepted {
             _ => None,
         }
     }
+}
+
+/// Checks one frame pulled by `conn`, whose model is `c`, at `now`; records
+/// what it tells of its session and resume token.
+pub(super) fn observe(
+    c: &mut ConnModel,
+    conn: u64,
+    msg: &ServerMsg<'_>,
+    now: Instant,
+    sessions: &mut BTreeMap<SessionId, SessionModel>,
+    tokens: &mut Vec<(Token, SessionId)>,
+) {
+    if let ServerMsg::Welcome(w) = msg {
+        assert!(c.welcomed.is_none(), "second welcome on {conn}");
+        c.welcomed = Some(w.session.clone());
+        tokens.push((w.resume.clone(), w.session.clone()));
+        sessions.entry(w.session.clone()).or_default();
+        return;
+    }
+    let Some(id) = c.welcomed.clone() else {
+        assert!(
+            matches!(msg, ServerMsg::Error(_)),
+            "{msg:?} before welcome on {conn}"
+        );
+        return;
+    };
+    let replaced = c.closing == Some(CloseCode::Replaced);
+    let s = sessions.entry(id.clone()).or_default();
+    match msg {
+        ServerMsg::Deliver(d) => {
+            assert!(!replaced, "delivery to {conn} after it was replaced");
+            if let Some(at) = d.at {
+                assert!(at <= now, "timed delivery at {at:?} pulled at {now:?}");
+            }
+            if d.topic == INBOX {
+                assert!(
+                    s.inbox_last.is_none_or(|last| d.offset > last),
+                    "inbox offset {} after {:?}",
+                    d.offset,
+                    s.inbox_last
+                );
+                s.inbox_last = Some(d.offset);
+                return;
+            }
+            let stream = stream(s, &d.topic, d.epoch);
+            check_next(stream.next, d.offset, &d.topic);
+            stream.next = Next::Exactly(d.offset + 1);
+        }
+        ServerMsg::Gap(g) => {
+            assert!(g.from < g.to, "empty gap {g:?}");
+            let stream = stream(s, &g.topic, g.epoch);
+            check_next(stream.next, g.from, &g.topic);
+            stream.next = Next::Exactly(g.to);
+        }
+        ServerMsg::Subscribed(sub) => {
+            let since = s
+                .since
+                .get_mut(&sub.topic)
+                .and_then(|pending| pending.pop_front())
+                .flatten();
+            let next = match since {
+                // The replay starts exactly at `since`.
+                Some(since) if sub.recovered && since.epoch == sub.position.epoch => {
+                    assert!(
+                        since.offset <= sub.position.offset,
+                        "{}: recovered from {since:?}, ahead of {:?}",
+                        sub.topic,
+                        sub.position
+                    );
+                    Next::Exactly(since.offset)
+                }
+                _ if sub.recovered => Next::AtMost(sub.position.offset),
+                _ => Next::Exactly(sub.position.offset),
+            };
+            s.streams.insert(
+                sub.topic.clone(),
+                Stream {
+                    epoch: Some(sub.position.epoch),
+                    next,
+                },
+            );
+        }
+        ServerMsg::Presence(p) => {
+            s.presence
+                .entry(p.room.clone())
+                .or_default()
+                .apply(&p.event);
+        }
+        ServerMsg::InputResult(r) => answer(s, r.request, &id),
+        ServerMsg::PublishAck(a) => answer_publish(s, a.request, &id),
+        ServerMsg::Error(e) => match e.request {
+            Some(r) if s.publishes.contains_key(&r) => answer_publish(s, r, &id),
+            Some(r) if s.inputs.contains_key(&r) => answer(s, r, &id),
+            _ => {}
+        },
+        _ => {}
+    }
+}
+
+pub(super) fn topic(name: &str) -> Topic {
+    Topic::try_from(name).expect("short name")
 }

@@ -7,3 +7,6 @@ pub mod client;
 pub mod clock;
 pub mod decode;
 pub mod hub;
+mod hub_model;
+mod hub_pick;
+pub mod hub_shards;

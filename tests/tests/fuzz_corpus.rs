@@ -17,6 +17,12 @@ mod clock;
 mod decode;
 #[path = "../../fuzz/src/hub.rs"]
 mod hub;
+#[path = "../../fuzz/src/hub_model.rs"]
+mod hub_model;
+#[path = "../../fuzz/src/hub_pick.rs"]
+mod hub_pick;
+#[path = "../../fuzz/src/hub_shards.rs"]
+mod hub_shards;
 
 fn corpus(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,6 +66,11 @@ fn hub_ops_corpus() {
 }
 
 #[test]
+fn hub_shards_corpus() {
+    replay("hub_shards", hub_shards::run);
+}
+
+#[test]
 fn client_session_corpus() {
     replay("client_session", client::run);
 }
@@ -67,4 +78,19 @@ fn client_session_corpus() {
 #[test]
 fn bitrate_feedback_corpus() {
     replay("bitrate_feedback", bitrate::run);
+}
+
+/// Known failure, left for the hub to fix: a session re-subscribes to a
+/// lossy topic with `since` (replay of offsets it already pulled), then is
+/// resumed on a new connection before pulling the answer. After the
+/// `welcome` the replay's first delivery (offset 0) arrives with no
+/// `subscribed{recovered: true}` before it, so the client sees offset 0
+/// again right after offset 1: a repeat it cannot tell from a broken stream
+/// (`r/x: offset 0 where 2 was due`).
+#[test]
+#[ignore = "hub: a resumed session gets a since-replay without its subscribed"]
+fn hub_shards_resume_replay_without_subscribed() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/hub_shards/resume_replay_without_subscribed");
+    hub_shards::run(&fs::read(path).expect("readable regression input"));
 }
