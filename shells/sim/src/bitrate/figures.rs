@@ -5,6 +5,7 @@ use onbeat_core::{Duration, Instant};
 use serde::Serialize;
 
 use super::capacity::Capacity;
+use super::late::late;
 use super::layer_figures::{LayerFigures, Phase};
 use super::link::{Fate, PacketRecord};
 use super::world::Sample;
@@ -53,6 +54,11 @@ pub struct Figures {
     pub jain_phases: [Option<f64>; JAIN_PHASES],
     /// The estimator's share of what the bottleneck delivered next to TCP.
     pub tcp_share: Option<f64>,
+    /// Share of delivered packets over the trace goal's delay (traces only).
+    pub late_share: Option<f64>,
+    /// Of those, the share sent into a delivery gap rather than behind the
+    /// flow's own queue (see [`late`](super::late)).
+    pub late_in_gap: Option<f64>,
     /// MMSys'21 score: 20·delay score + 20·min(1, utilization) + 30·(1 − loss).
     pub score: f64,
     /// The layer allocator's figures (`layers` only).
@@ -271,6 +277,7 @@ impl Run<'_> {
             let theirs = self.delivered_bits(&[t], from, self.end);
             mine / (mine + theirs).max(1.0)
         });
+        let late = late(self.capacity, self.judged());
         Figures {
             utilization,
             p95_queue_ms: percentile(queue, 0.95),
@@ -282,6 +289,8 @@ impl Run<'_> {
             jain: jain.iter().copied().reduce(f64::min),
             jain_phases,
             tcp_share,
+            late_share: late.map(|l| l.share),
+            late_in_gap: late.map(|l| l.in_gap),
             score: score(p95_delay_ms, self.delay, utilization, loss),
             layers: None,
         }

@@ -5,6 +5,7 @@
 pub mod capacity;
 pub mod cli;
 pub mod figures;
+pub mod late;
 pub mod layer_figures;
 pub mod layers;
 pub mod link;

@@ -29,6 +29,8 @@ fn fields(f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ("steady_variation", f.steady_variation),
         ("jain", f.jain),
         ("tcp_share", f.tcp_share),
+        ("late_share", f.late_share),
+        ("late_in_gap", f.late_in_gap),
         ("score", Some(f.score)),
         ("switches_per_min", l.map(|l| l.switches_per_min)),
         ("pauses_while_fitting", l.map(|l| l.pauses_while_fitting)),
