@@ -79,7 +79,7 @@ pub enum AllocatorEvent {
         track: TrackId,
     },
     /// Probe the path at `rate` to confirm headroom for more layers
-    /// (e.g. with [`super::Estimator::request_probe`]), then pass what it
+    /// (e.g. with [`Estimator::request_probe`](crate::bitrate::Estimator::request_probe)), then pass what it
     /// proved to [`Allocator::handle_probe_result`].
     ProbeWanted {
         /// The rate to confirm.

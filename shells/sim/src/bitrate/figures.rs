@@ -66,7 +66,7 @@ pub struct Figures {
     pub layers: Option<LayerFigures>,
 }
 
-/// What a run hands to [`Figures::measure`].
+/// What a run hands to [`Run::figures`].
 pub struct Run<'a> {
     /// The link's capacity.
     pub capacity: &'a Capacity,
