@@ -399,3 +399,6 @@ async fn drain(stream: &mut WebSocketStream<ReadSide>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
