@@ -223,7 +223,14 @@ impl Estimator {
                 app_limited: self.app_limited,
                 bursty: self.burst.bursty(),
             };
-            self.flight.on_report(sample, signals.delivered);
+            let window_rate = if self.burst.bursty() {
+                self.acked
+                    .rate(pushback::BURSTY_DELIVERED.as_micros())
+                    .or(signals.delivered)
+            } else {
+                signals.delivered
+            };
+            self.flight.on_report(sample, window_rate);
             self.control.update(&signals, now);
             self.seek_probe(now);
         }
