@@ -6,11 +6,8 @@ use std::collections::{HashMap, VecDeque};
 
 use async_tungstenite::tungstenite::Message;
 use onbeat_core::Instant;
-use onbeat_core::dispatch::{
-    ClientEvent, ClientOutput, ClientSession, InputStatus, PublishStatus, RequestError,
-};
-use onbeat_core::proto::{ClientMsg, ClockPong, RequestId};
-use onbeat_core::timeline::{ClockEvent, ClockSync};
+use onbeat_core::dispatch::ClientSession;
+use onbeat_core::proto::RequestId;
 use smol::channel::{Receiver, Sender};
 use smol::{Task, Timer};
 
@@ -21,6 +18,8 @@ use crate::transport::CloseInfo;
 
 mod command;
 mod connection;
+mod outputs;
+mod requests;
 mod to_app;
 
 use command::Reply;
@@ -32,20 +31,6 @@ use to_app::ToApp;
 /// Pending requests keep a copy of their payload inline, so `PENDING ×
 /// PAYLOAD` bytes are held per client (256 KiB).
 pub(crate) type Session = ClientSession<32, 32, 8192>;
-
-/// One session output, owned so that the session can be used again.
-enum Action {
-    Connect,
-    Close,
-    Send(Message),
-    Pong(ClockPong),
-    Publish(RequestId, PublishStatus),
-    Input(RequestId, InputStatus),
-    Disconnected,
-    Tell(Event),
-    /// An output this client has no use for.
-    Nothing,
-}
 
 enum Wake {
     Command(Option<Command>),
@@ -185,64 +170,6 @@ impl Driver {
         }
     }
 
-    fn command(&mut self, command: Command, now: Instant) {
-        match command {
-            Command::Subscribe {
-                topic,
-                since,
-                lossy,
-                reply,
-            } => {
-                let result = match (since, lossy) {
-                    (Some(since), _) => self.session.subscribe_since(&topic, since, now),
-                    (None, true) => self.session.subscribe_lossy(&topic, now),
-                    (None, false) => self.session.subscribe(&topic, now),
-                };
-                let _ = reply.try_send(result);
-            }
-            Command::Unsubscribe { topic, reply } => {
-                let _ = reply.try_send(self.session.unsubscribe(&topic, now));
-            }
-            Command::Request(request) => {
-                self.waiting.push_back(request);
-                self.submit(now);
-            }
-            Command::Close => {}
-        }
-    }
-
-    /// Hands waiting requests to the session while it has room, in order.
-    fn submit(&mut self, now: Instant) {
-        while let Some(request) = self.waiting.pop_front() {
-            let result = match &request {
-                Request::Publish {
-                    topic, data, at, ..
-                } => self.session.publish(topic, data, *at, now),
-                Request::Input {
-                    room, round, data, ..
-                } => self.session.input(room, *round, data, now),
-            };
-            match (result, request) {
-                (Err(RequestError::TooManyPending), request) => {
-                    self.waiting.push_front(request);
-                    return;
-                }
-                (Ok(id), Request::Publish { reply, .. }) => {
-                    self.replies.insert(id, Reply::Publish(reply));
-                }
-                (Ok(id), Request::Input { reply, .. }) => {
-                    self.replies.insert(id, Reply::Input(reply));
-                }
-                (Err(e), Request::Publish { reply, .. }) => {
-                    let _ = reply.try_send(Err(e));
-                }
-                (Err(e), Request::Input { reply, .. }) => {
-                    let _ = reply.try_send(Err(e));
-                }
-            }
-        }
-    }
-
     fn io(&mut self, io: Io, now: Instant) {
         match io {
             Io::Up { conn, writer }
@@ -283,129 +210,5 @@ impl Driver {
         self.drop_connection();
         let io = self.io_tx.clone();
         self.task = Some(connection::open(self.conn, &self.options, io));
-    }
-
-    /// Does everything the session and the clock ask, then writes and tells.
-    async fn drain(&mut self) {
-        let now = self.now();
-        self.drain_outputs(now);
-        self.flush().await;
-        self.app.hand_over();
-    }
-
-    fn drain_outputs(&mut self, now: Instant) {
-        loop {
-            while let Some(action) = self.next_action() {
-                self.act(action, now);
-            }
-            let ping = {
-                let mut clock = self.clock.lock();
-                std::iter::from_fn(|| clock.poll_output()).find_map(|e| match e {
-                    ClockEvent::Ping(ping) => Some(ping),
-                    _ => None,
-                })
-            };
-            match ping {
-                Some(ping) if self.session.is_open() => {
-                    self.send(&ClientMsg::Ping(ping));
-                }
-                Some(_) => {}
-                None => break,
-            }
-        }
-    }
-
-    fn next_action(&mut self) -> Option<Action> {
-        let output = self.session.poll_output()?;
-        Some(match output {
-            ClientOutput::Connect => Action::Connect,
-            ClientOutput::Close => Action::Close,
-            ClientOutput::Send(msg) => {
-                match self.options.codec.encode(&msg, &mut self.scratch) {
-                    Ok(message) => Action::Send(message),
-                    // Payloads are bounded well below the encoder's limit.
-                    Err(_) => Action::Close,
-                }
-            }
-            ClientOutput::Event(event) => match event {
-                ClientEvent::Pong(pong) => Action::Pong(pong),
-                ClientEvent::Published { request, outcome } => Action::Publish(request, outcome),
-                ClientEvent::Input { request, outcome } => Action::Input(request, outcome),
-                ClientEvent::Disconnected { .. } => Action::Disconnected,
-                other => Event::of(&other).map_or(Action::Nothing, Action::Tell),
-            },
-            _ => Action::Nothing,
-        })
-    }
-
-    fn act(&mut self, action: Action, now: Instant) {
-        match action {
-            Action::Connect => self.connect(),
-            Action::Close => self.drop_connection(),
-            Action::Send(message) => {
-                if self.writer.is_some() {
-                    self.outbox.push(message);
-                }
-            }
-            Action::Pong(pong) => {
-                let _ = self.clock.lock().handle_pong(&pong, now);
-            }
-            Action::Publish(request, outcome) => {
-                if let Some(Reply::Publish(reply)) = self.replies.remove(&request) {
-                    let _ = reply.try_send(Ok(outcome));
-                }
-                self.submit(now);
-            }
-            Action::Input(request, outcome) => {
-                if let Some(Reply::Input(reply)) = self.replies.remove(&request) {
-                    let _ = reply.try_send(Ok(outcome));
-                }
-                self.submit(now);
-            }
-            Action::Disconnected => {
-                self.outbox.clear();
-                let close = self.close.take();
-                self.app.tell(Event::Disconnected { close });
-            }
-            Action::Nothing => {}
-            Action::Tell(event) => {
-                if matches!(event, Event::Opened { .. }) {
-                    let mut clock = self.clock.lock();
-                    if clock.samples() == 0 {
-                        // Pings sent while no session was open went nowhere:
-                        // start sampling afresh now that one is.
-                        *clock = ClockSync::new(*clock.config(), now);
-                    }
-                }
-                self.app.tell(event);
-            }
-        }
-    }
-
-    fn send(&mut self, msg: &ClientMsg<'_>) {
-        if let (Some(_), Ok(message)) = (
-            &self.writer,
-            self.options.codec.encode(msg, &mut self.scratch),
-        ) {
-            self.outbox.push(message);
-        }
-    }
-
-    /// Writes the outbox in one flush. After a failed write nothing more is
-    /// written on this connection, but it lasts until its reader ends: a
-    /// write fails as soon as the reader has seen the server's close, which
-    /// may sit behind frames not yet handed to the session, and ending the
-    /// connection here would drop them and the close's code and reason. The
-    /// reader ends at most a second after the close (see
-    /// [`connection`]'s `CLOSE_LINGER`). What was sent in vain the session sends again once it resumes, or
-    /// reports lost if it cannot.
-    async fn flush(&mut self) {
-        let Some(writer) = self.writer.as_mut() else {
-            self.outbox.clear();
-            return;
-        };
-        if !self.outbox.is_empty() && !connection::write(writer, &mut self.outbox).await {
-            self.writer = None;
-        }
     }
 }
