@@ -48,13 +48,15 @@ impl Hub {
     /// the frame is dropped; what it carried is recovered on resume (answers
     /// by resending the request, presence and phase by the resume snapshot).
     pub(super) fn push_other(&mut self, key: Key, frame: Frame) -> bool {
+        self.push_control(key, frame, Tag::Other)
+    }
+
+    /// [`push_other`](Hub::push_other) for a frame tagged `tag`.
+    pub(super) fn push_control(&mut self, key: Key, frame: Frame, tag: Tag) -> bool {
         let Some(s) = self.sessions.get_mut(key) else {
             return false;
         };
-        let entry = Entry::Frame {
-            frame,
-            tag: Tag::Other,
-        };
+        let entry = Entry::Frame { frame, tag };
         if enqueue(s, entry, &mut self.store, &mut self.outputs).is_ok() {
             return true;
         }

@@ -4,6 +4,7 @@ use alloc::sync::Arc;
 use core::fmt::Write;
 
 use super::frame::Frame;
+use super::queue::Tag;
 use super::session::{Answer, Kind, Sub};
 use super::slab::Key;
 use super::timed::Ack;
@@ -192,7 +193,7 @@ impl Hub {
         }
         s.catching_up = true;
         let frame = Frame::encode(&reply, s.codec);
-        self.push_other(key, frame);
+        self.push_control(key, frame, Tag::Subscribed { topic: tkey });
         if let Some(rkey) = room {
             self.join_room(key, rkey, now);
         }
