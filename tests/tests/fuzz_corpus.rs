@@ -17,10 +17,14 @@ mod clock;
 mod decode;
 #[path = "../../fuzz/src/hub.rs"]
 mod hub;
+#[path = "../../fuzz/src/hub_clients.rs"]
+mod hub_clients;
 #[path = "../../fuzz/src/hub_model.rs"]
 mod hub_model;
 #[path = "../../fuzz/src/hub_pick.rs"]
 mod hub_pick;
+#[path = "../../fuzz/src/hub_requests.rs"]
+mod hub_requests;
 #[path = "../../fuzz/src/hub_shards.rs"]
 mod hub_shards;
 
