@@ -94,7 +94,31 @@ fn bitrate_feedback_corpus() {
 /// that answer, re-encoded, ahead of the replay.
 #[test]
 fn hub_shards_resume_replay_without_subscribed() {
+    regression(
+        "hub_shards/resume_replay_without_subscribed",
+        hub_shards::run,
+    );
+}
+
+/// Regression: a session that had filled its queue and its control reserve
+/// with unread answers, subscribed to a lossy topic (announced from offset
+/// 0, with offset 0 then dropped for lack of room), subscribed to it again.
+/// The restart dropped the pending gap and moved the stream on, but its
+/// `subscribed` did not fit (the connection was closed as a slow consumer),
+/// so the socket still wrote a `gap` from offset 1 after the announced 0
+/// (`s/z: offset 1 where 0 was due`). A restart whose answer cannot be
+/// queued now leaves the stream as it was announced.
+#[test]
+fn hub_shards_resubscribe_answer_beyond_the_reserve() {
+    regression(
+        "hub_shards/resubscribe_answer_beyond_the_reserve",
+        hub_shards::run,
+    );
+}
+
+fn regression(name: &str, check: fn(&[u8])) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/regressions/hub_shards/resume_replay_without_subscribed");
-    hub_shards::run(&fs::read(path).expect("readable regression input"));
+        .join("../fuzz/regressions")
+        .join(name);
+    check(&fs::read(path).expect("readable regression input"));
 }

@@ -42,6 +42,14 @@ pub(super) fn close_conn(
     }
 }
 
+/// Closes the connection of session `s`, if any, as a slow consumer: it has
+/// not read even its control reserve.
+pub(super) fn close_slow(s: &Session, conns: &mut Conns, outputs: &mut Fifo<HubOutput>) {
+    if let Some(conn) = s.conn() {
+        close_conn(conns, outputs, conn, CloseCode::SlowConsumer);
+    }
+}
+
 impl Hub {
     /// Queues a frame that is not a topic delivery. A session whose queue is
     /// full has fallen behind: its connection is closed (`slow_consumer`) and
@@ -60,14 +68,7 @@ impl Hub {
         if enqueue(s, entry, &mut self.store, &mut self.outputs).is_ok() {
             return true;
         }
-        if let Some(conn) = s.conn() {
-            close_conn(
-                &mut self.conns,
-                &mut self.outputs,
-                conn,
-                CloseCode::SlowConsumer,
-            );
-        }
+        close_slow(s, &mut self.conns, &mut self.outputs);
         false
     }
 

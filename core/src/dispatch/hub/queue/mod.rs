@@ -229,6 +229,23 @@ impl Queue {
         Ok(())
     }
 
+    /// Whether a control frame of `cost` bytes would fit once every
+    /// delivery and gap of `topic` is removed, as restarting its
+    /// subscription does (see [`remove_topic`](Queue::remove_topic)).
+    pub(crate) fn fits_restart(&self, store: &Store, topic: Key, cost: usize) -> bool {
+        let (mut frames, mut bytes) = (self.len(), self.bytes as usize);
+        for p in self.head..self.end {
+            let v = self.slot(p);
+            if store.topic_offset(v).is_some_and(|(t, _)| t == topic) {
+                frames -= 1;
+                bytes -= store.cost(v) as usize;
+            }
+        }
+        let limits = store.limits;
+        frames < limits.messages as usize + CONTROL_FRAMES
+            && bytes + cost <= limits.bytes as usize + CONTROL_BYTES
+    }
+
     /// Appends entry `index` of `cost`, which the caller has checked
     /// [`fits`](Queue::fits) and [held](Store::hold) for this queue: the
     /// fan-out's path, which must not pay for the checks twice.

@@ -337,13 +337,8 @@ fn a_resume_in_the_other_format_keeps_the_subscribed_before_its_replay() {
 
 #[test]
 fn a_resume_in_the_other_format_keeps_a_queued_too_old_restart() {
-    let mut s = Shell::new(HubConfig {
-        queue_messages: 2,
-        ..config()
-    });
-    s.hub
-        .open_topic("t/chat", TopicConfig::reliable(5, Duration::from_secs(60)))
-        .unwrap();
+    let reliable = TopicConfig::reliable(5, Duration::from_secs(60));
+    let mut s = Shell::small(2, "t/chat", reliable);
     let bob = s.join(2, Shell::caps("bob"), Codec::Postcard, None);
     for _ in 0..5 {
         s.hub.publish("t/chat", b"x", None, s.now).unwrap();
