@@ -1,15 +1,18 @@
-//! What the `hub_ops` and `hub_shards` models know of connections, sessions and their
-//! streams and requests, and the checks on each pulled frame's offsets and
-//! answers, with the names, room logic and frame checks both targets use.
+//! What the `hub_ops` and `hub_shards` models know of connections, sessions
+//! and their streams (their requests are in `hub_requests.rs`), and the
+//! checks on each pulled frame's offsets and answers, with the names and
+//! room logic both targets use.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use onbeat_core::dispatch::{CloseCode, Codec, RoomCtx, RoomInput, RoomLogic};
 use onbeat_core::proto::{
-    ClientMsg, MemberId, Position, PresenceEvent, RejectCode, RequestId, Room, ServerMsg,
-    SessionId, Token, Topic,
+    ClientMsg, MemberId, Position, PresenceEvent, RejectCode, Room, ServerMsg, SessionId, Token,
+    Topic,
 };
 use onbeat_core::time::{Duration, Instant};
+
+use super::hub_requests::Requests;
 
 /// The control reserve a queue may use beyond its bounds (`docs/dispatch.md`,
 /// "Frames and queues"), plus one `welcome`, which is put first regardless.
@@ -87,26 +90,6 @@ pub(super) struct Stream {
     pub(super) next: Next,
 }
 
-/// Answers owed for one input request id of one session.
-#[derive(Debug, Default)]
-pub(super) struct Owed {
-    pub(super) sent: u32,
-    pub(super) answered: u32,
-    /// Answers that may have been lost (closed connection, resume).
-    pub(super) excused: u32,
-}
-
-/// Answers owed for one publish request id of one session.
-#[derive(Debug, Default)]
-pub(super) struct PublishOwed {
-    pub(super) owed: Owed,
-    /// Sends made while an earlier timed send of the id may still be held:
-    /// the hub answers them with the held one's release.
-    pub(super) folded: u32,
-    /// The latest `at` of a timed send: until then an answer may be held.
-    pub(super) held_until: Option<Instant>,
-}
-
 /// A client's presence list of one room, as built from what it pulled.
 #[derive(Debug, Default)]
 pub(super) struct PresenceView {
@@ -145,10 +128,8 @@ pub(super) struct SessionModel {
     /// followed by no delivery of its own, which the hub drops on the
     /// resubscribe). Emptied on a resume, which may drop queued answers.
     pub(super) since: BTreeMap<Topic, VecDeque<Option<Position>>>,
-    pub(super) inputs: BTreeMap<RequestId, Owed>,
-    /// Publishes with a request id (ids apart from those of inputs, so that
-    /// an `error` names one or the other).
-    pub(super) publishes: BTreeMap<RequestId, PublishOwed>,
+    /// Inputs and publishes with a request id, and their answers.
+    pub(super) requests: Requests,
     pub(super) inbox_last: Option<u64>,
     /// Presence lists per room.
     pub(super) presence: BTreeMap<Room, PresenceView>,
@@ -158,10 +139,7 @@ impl SessionModel {
     /// Answers outstanding now may never come.
     pub(super) fn excuse(&mut self) {
         self.since.clear();
-        let publishes = self.publishes.values_mut().map(|p| &mut p.owed);
-        for owed in self.inputs.values_mut().chain(publishes) {
-            owed.excused = owed.sent - owed.answered;
-        }
+        self.requests.excuse();
     }
 }
 
@@ -185,33 +163,6 @@ pub(super) fn check_next(next: Next, offset: u64, topic: &Topic) {
         Next::Exactly(n) => assert_eq!(offset, n, "{topic}: offset {offset} where {n} was due"),
         Next::AtMost(n) => assert!(offset <= n, "{topic}: replay from {offset}, past {n}"),
     }
-}
-
-pub(super) fn answer(s: &mut SessionModel, request: RequestId, id: &SessionId) {
-    let owed = s
-        .inputs
-        .get_mut(&request)
-        .unwrap_or_else(|| panic!("answer to input {request}, never sent by {id}"));
-    count_answer(owed, "input", request, id);
-}
-
-pub(super) fn answer_publish(s: &mut SessionModel, request: RequestId, id: &SessionId) {
-    let owed = s
-        .publishes
-        .get_mut(&request)
-        .unwrap_or_else(|| panic!("answer to publish {request}, never sent by {id}"));
-    count_answer(&mut owed.owed, "publish", request, id);
-}
-
-/// Counts one answer to a `kind` request: never more than it was sent.
-pub(super) fn count_answer(owed: &mut Owed, kind: &str, request: RequestId, id: &SessionId) {
-    owed.answered += 1;
-    assert!(
-        owed.answered <= owed.sent,
-        "{kind} {request} of {id} sent {} times, answered {} times",
-        owed.sent,
-        owed.answered
-    );
 }
 
 /// What the model learns when the hub accepts a message.
@@ -314,13 +265,13 @@ pub(super) fn observe(
                 .or_default()
                 .apply(&p.event);
         }
-        ServerMsg::InputResult(r) => answer(s, r.request, &id),
-        ServerMsg::PublishAck(a) => answer_publish(s, a.request, &id),
-        ServerMsg::Error(e) => match e.request {
-            Some(r) if s.publishes.contains_key(&r) => answer_publish(s, r, &id),
-            Some(r) if s.inputs.contains_key(&r) => answer(s, r, &id),
-            _ => {}
-        },
+        ServerMsg::InputResult(r) => s.requests.input_answered(r.request, &id),
+        ServerMsg::PublishAck(a) => s.requests.publish_answered(a.request, &id),
+        ServerMsg::Error(e) => {
+            if let Some(r) = e.request {
+                s.requests.error_answered(r, &id);
+            }
+        }
         _ => {}
     }
 }

@@ -1,14 +1,14 @@
 //! Choices read from fuzz bytes that `hub_ops` and `hub_shards` make alike:
 //! a hub's configuration, a client's capabilities and codec, a room's
-//! schedule, an optional `at`.
+//! schedule, an optional `at`, a topic's configuration, a room input.
 
 use onbeat_core::dispatch::{Capabilities, Codec, HubConfig, RateConfig, TopicConfig};
-use onbeat_core::proto::{DEFAULT_MAX_FRAME, MemberId};
+use onbeat_core::proto::{DEFAULT_MAX_FRAME, Input, MemberId, Payload, RequestId, Room};
 use onbeat_core::time::{Duration, Instant};
 use onbeat_core::timeline::Schedule;
 
 use super::bytes::Bytes;
-use super::hub_model::{PATTERNS, USERS};
+use super::hub_model::{PATTERNS, ROOMS, USERS};
 
 /// A configuration with small limits, so that every bound is reached.
 pub(super) fn config(input: &mut Bytes<'_>) -> HubConfig {
@@ -92,5 +92,19 @@ pub(super) fn topic_config(input: &mut Bytes<'_>) -> TopicConfig {
         TopicConfig::lossy(history, age)
     } else {
         TopicConfig::reliable(history, age)
+    }
+}
+
+/// An `input` to a room, with a request id from 0 to 7, perhaps for a round.
+pub(super) fn room_input<'a>(input: &mut Bytes<'a>) -> Input<'a> {
+    let room = Room::try_from(input.pick(ROOMS)).expect("short name");
+    let request = RequestId::from(input.byte() % 8);
+    let round = input.bool().then(|| u32::from(input.byte() % 4));
+    let data = input.take(16);
+    Input {
+        room,
+        request,
+        round,
+        data: Payload::new(data),
     }
 }

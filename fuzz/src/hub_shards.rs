@@ -39,31 +39,28 @@
 //! - once every connection is gone and the grace and every `at` have
 //!   passed, no session and no held publish is left on any shard.
 //!
-//! `onbeat-tests` includes this file by path (with `bytes.rs`, `hub_model.rs`
-//! and `hub_pick.rs`).
+//! `onbeat-tests` includes this file by path (with `bytes.rs`,
+//! `hub_clients.rs`, `hub_model.rs`, `hub_pick.rs` and `hub_requests.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use onbeat_core::dispatch::{
-    ConnId, Hub, HubConfig, HubError, PeerMsg, ShardId, TopicConfig, home_of_hello, owner_of,
-    room_owner,
+    ConnId, Hub, HubConfig, HubError, PeerMsg, ShardId, home_of_hello, owner_of, room_owner,
 };
-use onbeat_core::proto::{
-    ClientMsg, Hello, Input, MemberId, PROTOCOL_VERSION, Payload, Position, Publish, RequestId,
-    Room, SessionId, Subscribe, Token, Topic, Unsubscribe,
-};
+use onbeat_core::proto::{ClientMsg, Hello, PROTOCOL_VERSION, Topic, Unsubscribe};
 use onbeat_core::time::{Duration, Instant};
 
 use super::bytes::Bytes;
-use super::hub_model as model;
+use super::hub_clients::{Clients, encode};
 use super::hub_pick as pick;
+use super::hub_requests::Fold;
 
 #[path = "hub_shards_admin.rs"]
 mod admin;
 #[path = "hub_shards_check.rs"]
 mod check;
 
-use model::{ConnModel, INBOX, Logic, ROOMS, SessionModel, TOPICS, USERS, topic};
+use super::hub_model::{INBOX, Logic, ROOMS, TOPICS, topic};
 
 /// Operations per input: peer deliveries take many.
 const MAX_OPS: usize = 384;
@@ -87,30 +84,18 @@ struct Cluster {
     /// The configuration every shard shares (but for its index).
     config: HubConfig,
     now: Instant,
-    conns: BTreeMap<u64, ConnModel>,
+    clients: Clients,
     /// The shard each connection was given to.
     home: BTreeMap<u64, usize>,
-    sessions: BTreeMap<SessionId, SessionModel>,
-    /// Every resume token seen, with its session.
-    tokens: Vec<(Token, SessionId)>,
-    /// Open topics with their settings and their position when opened.
-    topics: BTreeMap<&'static str, (TopicConfig, Position)>,
     /// The largest history each topic name was ever opened with: a replica
     /// may still hold an earlier opening while the close is in flight.
     history: BTreeMap<&'static str, usize>,
-    /// Connections that have frames to pull.
-    woken: BTreeSet<u64>,
-    /// The latest `at` of any timed publish.
-    last_at: Instant,
     /// Peer messages in flight per (from, to), oldest first.
     links: BTreeMap<(usize, usize), VecDeque<PeerMsg>>,
     /// What `handle_peer` refused, per receiving shard, in order.
     peer_errors: Vec<(usize, HubError)>,
     /// The payload of every delivery seen, per topic, epoch and offset.
     payloads: BTreeMap<(Topic, u64, u64), Vec<u8>>,
-    /// Sends of a request id per session made while an earlier one was
-    /// unanswered: one answer may serve both.
-    folded: BTreeMap<(SessionId, RequestId), u32>,
 }
 
 impl Cluster {
@@ -139,18 +124,14 @@ impl Cluster {
             hubs,
             config,
             now,
-            conns: BTreeMap::new(),
+            // Across shards a resend may meet the request memory before the
+            // first send's answer comes back.
+            clients: Clients::new(now, Fold::WhileUnanswered),
             home: BTreeMap::new(),
-            sessions: BTreeMap::new(),
-            tokens: Vec::new(),
-            topics: BTreeMap::new(),
             history: BTreeMap::new(),
-            woken: BTreeSet::new(),
-            last_at: now,
             links: BTreeMap::new(),
             peer_errors: Vec::new(),
             payloads: BTreeMap::new(),
-            folded: BTreeMap::new(),
         }
     }
 
@@ -169,19 +150,8 @@ impl Cluster {
             }
             2 => {
                 let c = conn(input);
-                let topic = topic(input.pick(TOPICS));
-                let since = match input.byte() % 4 {
-                    0 => None,
-                    1 => Some(Position {
-                        epoch: input.u64(),
-                        offset: input.u64(),
-                    }),
-                    _ => self.topics.get(topic.as_str()).map(|(_, p)| Position {
-                        epoch: p.epoch,
-                        offset: u64::from(input.byte() % 16),
-                    }),
-                };
-                self.send(c, &ClientMsg::Subscribe(Subscribe { topic, since }));
+                let subscribe = self.clients.subscribe(input);
+                self.send(c, &ClientMsg::Subscribe(subscribe));
             }
             3 => {
                 let c = conn(input);
@@ -190,32 +160,12 @@ impl Cluster {
             }
             4 => {
                 let c = conn(input);
-                let topic = topic(input.pick(TOPICS));
-                let at = self.at(input);
-                // Ids 8 to 15; inputs use 0 to 7.
-                let request = input.bool().then(|| RequestId::from(8 + input.byte() % 8));
-                let data = input.take(48);
-                let msg = ClientMsg::Publish(Publish {
-                    topic,
-                    data: Payload::new(data),
-                    at,
-                    request,
-                });
-                self.send(c, &msg);
+                let publish = self.clients.publish(input, self.now);
+                self.send(c, &ClientMsg::Publish(publish));
             }
             5 => {
                 let c = conn(input);
-                let room = Room::try_from(input.pick(ROOMS)).expect("short name");
-                let request = RequestId::from(input.byte() % 8);
-                let round = input.bool().then(|| u32::from(input.byte() % 4));
-                let data = input.take(16);
-                let msg = ClientMsg::Input(Input {
-                    room,
-                    request,
-                    round,
-                    data: Payload::new(data),
-                });
-                self.send(c, &msg);
+                self.send(c, &ClientMsg::Input(pick::room_input(input)));
             }
             6 => {
                 let c = conn(input);
@@ -242,10 +192,8 @@ impl Cluster {
             11 => self.pull_woken(),
             12 => {
                 let h = input.below(self.hubs.len());
-                let name = input.pick(TOPICS);
-                let at = self.at(input);
-                let data = input.take(48);
-                let _ = self.hubs[h].publish(name, data, at, self.now);
+                self.clients
+                    .server_publish(&mut self.hubs[h], input, self.now);
                 self.drain(h);
             }
             13 => self.open_topic(input),
@@ -274,7 +222,7 @@ impl Cluster {
         let caps = pick::caps(input, self.now);
         let codec = pick::codec(input);
         let hello = (!input.byte().is_multiple_of(5)).then(|| self.hello(input));
-        let frame = hello.map(|h| check::encode(codec, &ClientMsg::Hello(h)));
+        let frame = hello.map(|h| encode(codec, &ClientMsg::Hello(h)));
         let routed = frame.as_ref().and_then(|f| {
             home_of_hello(f, codec, self.config.max_frame, self.shards()).map(|s| usize::from(s.0))
         });
@@ -293,14 +241,7 @@ impl Cluster {
             return;
         }
         self.home.insert(conn, h);
-        self.conns.insert(
-            conn,
-            ConnModel {
-                codec,
-                welcomed: None,
-                closing: None,
-            },
-        );
+        self.clients.connected(conn, codec);
         self.drain(h);
         if let Some(frame) = frame {
             self.frame(conn, &frame);
@@ -309,25 +250,11 @@ impl Cluster {
 
     /// A `hello` resuming a token seen (or a bogus one), or not.
     fn hello(&self, input: &mut Bytes<'_>) -> Hello {
-        let resume = match input.byte() % 4 {
-            0 | 1 if !self.tokens.is_empty() => {
-                let i = input.below(self.tokens.len());
-                Some(self.tokens[self.tokens.len() - 1 - i].0.clone())
-            }
-            2 => Token::try_from("bogus").ok(),
-            _ => None,
-        };
         Hello {
             version: PROTOCOL_VERSION,
-            resume,
+            resume: self.clients.resume(input),
             auth: None,
         }
-    }
-
-    fn at(&mut self, input: &mut Bytes<'_>) -> Option<Instant> {
-        let at = pick::at(input, self.now)?;
-        self.last_at = self.last_at.max(at);
-        Some(at)
     }
 
     /// Time passes on every shard.
@@ -344,8 +271,8 @@ impl Cluster {
             return;
         };
         self.hubs[h].handle_disconnect(ConnId(conn), self.now);
-        self.conns.remove(&conn);
-        self.woken.remove(&conn);
+        self.clients.conns.remove(&conn);
+        self.clients.woken.remove(&conn);
         self.drain(h);
     }
 

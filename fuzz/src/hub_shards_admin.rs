@@ -53,7 +53,7 @@ impl Cluster {
         let r = self.hubs[owner].open_topic(name, config);
         self.refused_away(owner, name, &r);
         if let Ok(position) = r {
-            self.topics.insert(name, (config, position));
+            self.clients.topics.insert(name, (config, position));
             let max = self.history.entry(name).or_default();
             *max = (*max).max(history);
         }
@@ -63,23 +63,7 @@ impl Cluster {
     /// A server's targeted send, from any shard.
     pub(super) fn targeted(&mut self, input: &mut Bytes<'_>) {
         let h = input.below(self.hubs.len());
-        let data = input.take(16);
-        match input.byte() % 3 {
-            0 => {
-                let ids: Vec<SessionId> = self.sessions.keys().cloned().collect();
-                if !ids.is_empty() {
-                    let id = &ids[input.below(ids.len())];
-                    let _ = self.hubs[h].send_to_session(id, data);
-                }
-            }
-            1 => {
-                let user = MemberId::try_from(input.pick(USERS)).expect("short id");
-                self.hubs[h].send_to_user(&user, data);
-            }
-            _ => {
-                let _ = self.hubs[h].send_to_room(input.pick(ROOMS), data);
-            }
-        }
+        self.clients.targeted(&mut self.hubs[h], input);
         self.drain(h);
     }
 
@@ -90,7 +74,7 @@ impl Cluster {
         let r = self.hubs[owner].close_topic(name, self.now);
         self.refused_away(owner, name, &r);
         if r.is_ok() {
-            self.topics.remove(name);
+            self.clients.topics.remove(name);
         }
         self.drain(owner);
     }

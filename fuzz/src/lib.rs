@@ -7,6 +7,8 @@ pub mod client;
 pub mod clock;
 pub mod decode;
 pub mod hub;
+mod hub_clients;
 mod hub_model;
 mod hub_pick;
+mod hub_requests;
 pub mod hub_shards;

@@ -2,6 +2,7 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use super::conns::Conn;
 use super::fanout::close_conn;
@@ -12,6 +13,7 @@ use super::slab::{Key, Slab};
 use super::store::Store;
 use super::topic::TopicState;
 use super::{Capabilities, CloseCode, Codec, ConnId, Deadline, Hub, HubError};
+use crate::proto::codec::{decode_json, decode_postcard};
 use crate::proto::{Hello, MemberId, PROTOCOL_VERSION, ServerMsg, Welcome};
 use crate::time::Instant;
 
@@ -163,10 +165,10 @@ impl Hub {
             self.deadlines.remove(&(at, Deadline::Expire(key)));
         }
         if s.codec != codec {
-            rewind(key, s, &mut self.topics, &mut self.store);
+            rewind(key, s, codec, &mut self.topics, &mut self.store);
             s.codec = codec;
         }
-        let denied: alloc::vec::Vec<Key> = {
+        let denied: Vec<Key> = {
             let topics = &self.topics;
             s.cold
                 .subs
@@ -257,7 +259,7 @@ impl Hub {
         if s.conn().is_some() {
             return;
         }
-        let topics: alloc::vec::Vec<Key> = s.cold.subs.iter().map(|sub| sub.topic).collect();
+        let topics: Vec<Key> = s.cold.subs.iter().map(|sub| sub.topic).collect();
         for tkey in topics {
             self.drop_sub(key, tkey, now);
         }
@@ -281,15 +283,51 @@ impl Hub {
 
 /// Empties the queue (its frames are in the old connection's format) and
 /// rewinds each subscription to the first delivery it had not handed out, so
-/// that the pump re-sends them from history in the new format. Other frames
-/// are lost: answers come back by resending, presence and phases by resync.
-fn rewind(key: Key, s: &mut Session, topics: &mut Slab<TopicState>, store: &mut Store) {
+/// that the pump re-sends them from history in the new format (`codec`).
+///
+/// A `subscribed` queued ahead of every delivery of its subscription is kept,
+/// re-encoded, for it says where that re-sent stream starts: without it a
+/// replay from `since` would look like a repeat, and a `too_old` restart like
+/// a hole. Only the latest per subscription is kept: a later `subscribe`
+/// restarted the stream, so an earlier answer announces nothing that
+/// follows. Other frames are lost: answers come back by resending, presence
+/// and phases by resync.
+fn rewind(
+    key: Key,
+    s: &mut Session,
+    codec: Codec,
+    topics: &mut Slab<TopicState>,
+    store: &mut Store,
+) {
     s.catching_up = true;
+    let old = s.codec;
     let subs = &mut s.cold.subs;
+    // Topics a delivery or gap was met of, in queue order, and the
+    // `subscribed` kept: both empty, unallocated, for most sessions.
+    let mut streamed: Vec<Key> = Vec::new();
+    let mut kept: Vec<(Key, Frame)> = Vec::new();
     s.queue.drain(store, |entry| {
+        if let Entry::Frame {
+            frame,
+            tag: Tag::Subscribed { topic },
+        } = entry
+        {
+            let topic = *topic;
+            if subs.iter().any(|sub| sub.topic == topic)
+                && !streamed.contains(&topic)
+                && let Some(frame) = reencode(frame, old, codec)
+            {
+                kept.retain(|(t, _)| *t != topic);
+                kept.push((topic, frame));
+            }
+            return;
+        }
         let Some((topic, offset)) = entry.topic_offset() else {
             return;
         };
+        if !streamed.contains(&topic) {
+            streamed.push(topic);
+        }
         let Some(sub) = subs.iter_mut().find(|sub| sub.topic == topic) else {
             return;
         };
@@ -306,4 +344,20 @@ fn rewind(key: Key, s: &mut Session, topics: &mut Slab<TopicState>, store: &mut 
             sub.gap = None;
         }
     });
+    // Behind the `welcome`, which goes first, and before the pump's replay.
+    for (topic, frame) in kept.into_iter().rev() {
+        let tag = Tag::Subscribed { topic };
+        s.queue.push_front(store, Entry::Frame { frame, tag });
+    }
+}
+
+/// `frame`, a server message the hub encoded in `from`, encoded in `to`.
+fn reencode(frame: &Frame, from: Codec, to: Codec) -> Option<Frame> {
+    let msg = match from {
+        Codec::Json => decode_json::<ServerMsg<'_>>(frame),
+        Codec::Postcard => decode_postcard::<ServerMsg<'_>>(frame),
+    };
+    // The hub's own frames decode; were one not to, it is lost like any
+    // other answer.
+    msg.ok().map(|msg| Frame::encode(&msg, to))
 }

@@ -42,30 +42,33 @@ pub(super) fn close_conn(
     }
 }
 
+/// Closes the connection of session `s`, if any, as a slow consumer: it has
+/// not read even its control reserve.
+pub(super) fn close_slow(s: &Session, conns: &mut Conns, outputs: &mut Fifo<HubOutput>) {
+    if let Some(conn) = s.conn() {
+        close_conn(conns, outputs, conn, CloseCode::SlowConsumer);
+    }
+}
+
 impl Hub {
     /// Queues a frame that is not a topic delivery. A session whose queue is
     /// full has fallen behind: its connection is closed (`slow_consumer`) and
     /// the frame is dropped; what it carried is recovered on resume (answers
     /// by resending the request, presence and phase by the resume snapshot).
     pub(super) fn push_other(&mut self, key: Key, frame: Frame) -> bool {
+        self.push_control(key, frame, Tag::Other)
+    }
+
+    /// [`push_other`](Hub::push_other) for a frame tagged `tag`.
+    pub(super) fn push_control(&mut self, key: Key, frame: Frame, tag: Tag) -> bool {
         let Some(s) = self.sessions.get_mut(key) else {
             return false;
         };
-        let entry = Entry::Frame {
-            frame,
-            tag: Tag::Other,
-        };
+        let entry = Entry::Frame { frame, tag };
         if enqueue(s, entry, &mut self.store, &mut self.outputs).is_ok() {
             return true;
         }
-        if let Some(conn) = s.conn() {
-            close_conn(
-                &mut self.conns,
-                &mut self.outputs,
-                conn,
-                CloseCode::SlowConsumer,
-            );
-        }
+        close_slow(s, &mut self.conns, &mut self.outputs);
         false
     }
 

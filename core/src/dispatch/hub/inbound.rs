@@ -3,7 +3,9 @@
 use alloc::sync::Arc;
 use core::fmt::Write;
 
+use super::fanout::close_slow;
 use super::frame::Frame;
+use super::queue::Tag;
 use super::session::{Answer, Kind, Sub};
 use super::slab::Key;
 use super::timed::Ack;
@@ -146,7 +148,9 @@ impl Hub {
     /// Starts (or restarts) a subscription: `subscribed`, then the replay
     /// from `since` if the history still holds it, then live messages. A
     /// subscribe to a topic already subscribed restarts it from its `since`,
-    /// dropping what was queued for it.
+    /// dropping what was queued for it. If even then the `subscribed` would
+    /// not fit the queue, nothing changes and the connection is closed as a
+    /// slow consumer.
     fn subscribe(&mut self, key: Key, req: &Subscribe, now: Instant) -> Result<(), HubError> {
         let s = self.sessions.get_mut(key).ok_or(HubError::UnknownSession)?;
         if !s.cold.caps.may_subscribe(&req.topic) {
@@ -173,6 +177,15 @@ impl Hub {
             recovered,
             reason,
         });
+        let frame = Frame::encode(&reply, s.codec);
+        if !s.queue.fits_restart(&self.store, tkey, frame.len()) {
+            // A session that has not read its control reserve is a slow
+            // consumer. Its stream stays as its client was told (a restart
+            // nobody hears of would look like a hole or a repeat); the
+            // client asks again after resuming.
+            close_slow(s, &mut self.conns, &mut self.outputs);
+            return Ok(());
+        }
         let room = topic.room;
         if known {
             s.queue.remove_topic(&mut self.store, tkey);
@@ -191,8 +204,7 @@ impl Hub {
             });
         }
         s.catching_up = true;
-        let frame = Frame::encode(&reply, s.codec);
-        self.push_other(key, frame);
+        self.push_control(key, frame, Tag::Subscribed { topic: tkey });
         if let Some(rkey) = room {
             self.join_room(key, rkey, now);
         }

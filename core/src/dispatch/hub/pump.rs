@@ -108,7 +108,7 @@ fn pump_one(
                     reason: Some(reason),
                 });
                 let frame = Frame::encode(&msg, s.codec);
-                let tag = Tag::Other;
+                let tag = Tag::Subscribed { topic: tkey };
                 if enqueue(s, Entry::Frame { frame, tag }, out.store, out.outputs).is_err() {
                     return false;
                 }

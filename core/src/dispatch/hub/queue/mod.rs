@@ -18,8 +18,11 @@ use super::store::Store;
 /// What the hub needs to know about a queued frame after queuing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Tag {
-    /// Any frame that is not a topic delivery.
+    /// Any frame that is not a topic delivery or a `subscribed`.
     Other,
+    /// A `subscribed` of `topic`: kept, in the new format, when a resume
+    /// changes it, since it announces the replay that follows.
+    Subscribed { topic: Key },
     /// A `deliver` of `topic` at `offset`.
     Deliver { topic: Key, offset: u64 },
 }
@@ -87,7 +90,7 @@ impl Entry {
         matches!(
             self,
             Entry::Frame {
-                tag: Tag::Other,
+                tag: Tag::Other | Tag::Subscribed { .. },
                 ..
             }
         )
@@ -226,6 +229,23 @@ impl Queue {
         Ok(())
     }
 
+    /// Whether a control frame of `cost` bytes would fit once every
+    /// delivery and gap of `topic` is removed, as restarting its
+    /// subscription does (see [`remove_topic`](Queue::remove_topic)).
+    pub(crate) fn fits_restart(&self, store: &Store, topic: Key, cost: usize) -> bool {
+        let (mut frames, mut bytes) = (self.len(), self.bytes as usize);
+        for p in self.head..self.end {
+            let v = self.slot(p);
+            if store.topic_offset(v).is_some_and(|(t, _)| t == topic) {
+                frames -= 1;
+                bytes -= store.cost(v) as usize;
+            }
+        }
+        let limits = store.limits;
+        frames < limits.messages as usize + CONTROL_FRAMES
+            && bytes + cost <= limits.bytes as usize + CONTROL_BYTES
+    }
+
     /// Appends entry `index` of `cost`, which the caller has checked
     /// [`fits`](Queue::fits) and [held](Store::hold) for this queue: the
     /// fan-out's path, which must not pay for the checks twice.
@@ -236,7 +256,9 @@ impl Queue {
     }
 
     /// Puts `entry` first, whatever the bounds: the `welcome` of a resumed
-    /// session must precede what was queued before, and is one small frame.
+    /// session must precede what was queued before, and is one small frame
+    /// (as are the `subscribed` a resume in another format keeps, at most
+    /// one per subscription).
     pub(crate) fn push_front(&mut self, store: &mut Store, entry: Entry) {
         let (index, cost) = store.keep_held(entry);
         self.bytes = self.bytes.saturating_add(cost);

@@ -113,3 +113,11 @@ fn agrees_with_a_deque() {
         assert_eq!(store.len(), model.len());
     }
 }
+
+#[test]
+fn an_entry_stays_five_words() {
+    // Every queued entry of every session is one store slot: a tag that
+    // grew would cost each of them (an idle connection's memory is bounded).
+    assert_eq!(core::mem::size_of::<Entry>(), 40);
+    assert_eq!(core::mem::size_of::<Tag>(), 24);
+}

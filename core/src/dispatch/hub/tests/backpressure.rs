@@ -144,3 +144,46 @@ fn one_stalled_connection_does_not_hold_back_the_others() {
         "bounded: {messages} {bytes}"
     );
 }
+
+#[test]
+fn a_resubscribe_whose_answer_does_not_fit_leaves_the_stream_as_announced() {
+    let lossy = TopicConfig::lossy(0, Duration::from_secs(60));
+    let mut s = Shell::small(2, "t/cursor", lossy);
+    s.join(1, Shell::caps("bob"), Codec::Json, None);
+    s.stalled.insert(ConnId(1));
+    s.subscribe(1, "t/cursor", None).unwrap();
+    // Errors fill the control reserve: 1 + 9 frames of 2 + 8.
+    for _ in 0..9 {
+        assert!(s.subscribe(1, "t/nope", None).is_err());
+    }
+    assert!(s.closed.is_empty());
+    // Offset 0 does not fit: a gap is pending. Then the resubscribe, whose
+    // answer does not fit either, and offset 1, while the socket still
+    // writes what it had queued.
+    s.hub.publish("t/cursor", b"0", None, s.now).unwrap();
+    let again = Subscribe {
+        topic: "t/cursor".try_into().unwrap(),
+        since: None,
+    };
+    let msg = ClientMsg::Subscribe(again);
+    s.hub.handle_message(ConnId(1), msg, s.now).unwrap();
+    s.hub.publish("t/cursor", b"1", None, s.now).unwrap();
+    let mut frames = Vec::new();
+    while s.hub.pull(ConnId(1), &mut frames, 1 << 16) > 0 {}
+    let msgs: Vec<ServerMsg<'_>> = frames.iter().map(|f| decode_json(f).unwrap()).collect();
+    let stream: Vec<(u64, u64)> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Subscribed(sub) => Some((sub.position.offset, sub.position.offset)),
+            ServerMsg::Gap(g) => Some((g.from, g.to)),
+            ServerMsg::Deliver(d) => Some((d.offset, d.offset + 1)),
+            _ => None,
+        })
+        .collect();
+    // Announced from 0: offsets 0 and 1 are each delivered or in a gap.
+    assert_eq!(stream.first(), Some(&(0, 0)), "{msgs:?}");
+    let covered = stream.windows(2).all(|w| w[1].0 == w[0].1);
+    assert!(covered && stream.last().unwrap().1 == 2, "{msgs:?}");
+    s.drain();
+    assert_eq!(s.closed, [(ConnId(1), CloseCode::SlowConsumer)]);
+}

@@ -92,6 +92,16 @@ impl Shell {
         }
     }
 
+    /// A shell whose queues hold `messages` frames, with topic `name`.
+    pub fn small(messages: usize, name: &str, topic: TopicConfig) -> Self {
+        let mut s = Shell::new(HubConfig {
+            queue_messages: messages,
+            ..config()
+        });
+        s.hub.open_topic(name, topic).unwrap();
+        s
+    }
+
     /// A shell with a reliable topic `t/chat` (history 100), a lossy topic
     /// `t/cursor` and an open room `t` without a schedule.
     pub fn standard() -> Self {

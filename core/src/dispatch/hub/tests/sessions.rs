@@ -296,3 +296,79 @@ fn what_an_expired_or_closed_session_held_queued_is_freed() {
     assert!(Shell::delivered(&s.take(1), "t/chat").is_empty());
     assert_eq!(s.hub.store.len(), 0);
 }
+
+#[test]
+fn a_resume_in_the_other_format_keeps_the_subscribed_before_its_replay() {
+    for (first, then) in [
+        (Codec::Postcard, Codec::Json),
+        (Codec::Json, Codec::Postcard),
+    ] {
+        let mut s = Shell::standard();
+        s.join(1, Shell::caps("alice"), Codec::Json, None);
+        let bob = s.join(2, Shell::caps("bob"), first, None);
+        s.subscribe(2, "t/chat", None).unwrap();
+        s.publish(1, "t/chat", b"0", None, None).unwrap();
+        s.publish(1, "t/chat", b"1", None, None).unwrap();
+        assert_eq!(Shell::delivered(&s.take(2), "t/chat").len(), 2);
+        // Bob asks again from 0, and is gone before reading the answer.
+        s.stalled.insert(ConnId(2));
+        let since = Position {
+            epoch: 1000,
+            offset: 0,
+        };
+        s.subscribe(2, "t/chat", Some(since)).unwrap();
+        s.disconnect(2);
+        assert!(s.take(2).is_empty());
+        s.join(3, Shell::caps("bob"), then, Some(&bob.resume));
+        let got = s.take(3);
+        // `join` took the `welcome`: the answer comes next, then its replay.
+        let Some(ServerMsg::Subscribed(sub)) = got.first() else {
+            panic!("{first:?} to {then:?}: {got:?}");
+        };
+        assert!(sub.recovered && sub.reason.is_none());
+        assert_eq!(sub.position.offset, 2);
+        assert_eq!(subscribed(&got).len(), 1);
+        assert_eq!(
+            Shell::delivered(&got, "t/chat"),
+            [(0, b"0".to_vec()), (1, b"1".to_vec())]
+        );
+    }
+}
+
+#[test]
+fn a_resume_in_the_other_format_keeps_a_queued_too_old_restart() {
+    let reliable = TopicConfig::reliable(5, Duration::from_secs(60));
+    let mut s = Shell::small(2, "t/chat", reliable);
+    let bob = s.join(2, Shell::caps("bob"), Codec::Postcard, None);
+    for _ in 0..5 {
+        s.hub.publish("t/chat", b"x", None, s.now).unwrap();
+    }
+    s.stalled.insert(ConnId(2));
+    let since = Position {
+        epoch: 1000,
+        offset: 0,
+    };
+    s.subscribe(2, "t/chat", Some(since)).unwrap();
+    // The replay is paced by the queue; the history moves past it meanwhile.
+    for _ in 0..3 {
+        s.hub.publish("t/chat", b"y", None, s.now).unwrap();
+    }
+    s.drain();
+    let mut frames = Vec::new();
+    assert_eq!(s.hub.pull(ConnId(2), &mut frames, 1 << 16), 2);
+    // Taken: `subscribed` and offset 0. Queued by the refill: `too_old`.
+    assert_eq!(s.hub.queued(ConnId(2)).map(|q| q.0), Some(1));
+    s.disconnect(2);
+    s.join(3, Shell::caps("bob"), Codec::Json, Some(&bob.resume));
+    let got = s.take(3);
+    let Some(ServerMsg::Subscribed(sub)) = got.first() else {
+        panic!("{got:?}");
+    };
+    assert_eq!(
+        (sub.recovered, sub.reason, sub.position.offset),
+        (false, Some(NotRecovered::TooOld), 8)
+    );
+    s.hub.publish("t/chat", b"z", None, s.now).unwrap();
+    s.drain();
+    assert_eq!(Shell::delivered(&s.take(3), "t/chat"), [(8, b"z".to_vec())]);
+}
