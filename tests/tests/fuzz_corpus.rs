@@ -116,16 +116,13 @@ fn hub_shards_resubscribe_answer_beyond_the_reserve() {
     );
 }
 
-/// Known failure, left for the hub to fix: a room's owner closes and reopens
-/// it while a replica still holds the old one. A session on the replica
-/// subscribes to one of the room's topics, joining the old room locally and
-/// sending `Enter`, which the owner's new room accepts; the replica then
-/// hears `CloseRoom` (the session's membership goes with the old room) and
-/// `OpenRoom`. The owner and every replica list user `u2`, but no shard has
-/// a member of that user (`r: members' users and users`): `Enter` carries
-/// nothing that tells one opening of a room from the next.
+/// Regression: the owner closes a room and opens it again while a replica
+/// still holds the old one. A session on the replica subscribes to one of
+/// the room's topics, entering the old opening locally and sending `Enter`;
+/// the owner used to count it in the new opening, which the replica never
+/// entered it in (`r: members' users and users`). `Enter` and `Leave` now
+/// name the opening they were sent for, and the owner ignores stale ones.
 #[test]
-#[ignore = "hub: an Enter sent to a room's old opening joins its new one"]
 fn hub_shards_room_reopened_while_entering() {
     regression("hub_shards/room_reopened_while_entering", hub_shards::run);
 }

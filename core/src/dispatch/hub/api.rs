@@ -143,11 +143,20 @@ impl Hub {
         let timeline = schedule.map(|s| Timeline::new(s, now, self.config.timeline));
         let mut state = RoomState::new(name.clone(), None, timeline);
         state.logic = Some(logic);
+        let opening = self.room_opens;
+        state.opening = opening;
+        self.room_opens += 1;
         let key = self.rooms.insert(state);
         self.room_names.insert(name.clone(), key);
         if self.sharded() {
             // Before the first phases and joins, which the replicas apply.
-            self.send_peer(Dest::Others, PeerMsg::OpenRoom { room: name });
+            self.send_peer(
+                Dest::Others,
+                PeerMsg::OpenRoom {
+                    room: name,
+                    opening,
+                },
+            );
         }
         let subscribers = self.adopt_topics(key);
         self.run_timeline(key, now);

@@ -133,6 +133,8 @@ pub struct Hub {
     epoch: u64,
     /// Topics opened so far; each open gets the next epoch.
     opens: u64,
+    /// Rooms opened here, numbering each opening (see `RoomState::opening`).
+    room_opens: u64,
     now: Instant,
     conns: Conns,
     sessions: Slab<Session>,
@@ -176,6 +178,7 @@ impl Hub {
             rng: ChaCha20Rng::from_seed(seed),
             epoch,
             opens: 0,
+            room_opens: 0,
             now,
             conns: Conns::new(),
             sessions: Slab::new(),

@@ -88,6 +88,8 @@ pub enum PeerMsg {
     OpenRoom {
         /// The room.
         room: Room,
+        /// Which opening of the name this is, as the owner counts.
+        opening: u64,
     },
     /// From a room's owner, to every other shard: it closed room `room`.
     CloseRoom {
@@ -96,10 +98,15 @@ pub enum PeerMsg {
     },
     /// From a session's home, to the room's owner: the session entered the
     /// room's presence (its first subscription to one of the room's topics).
-    /// The owner answers with [`PeerMsg::Member`].
+    /// The owner answers with [`PeerMsg::Member`]. One naming an opening
+    /// the owner has since closed is stale and ignored: the home's replica
+    /// of that opening is gone with it, and the sessions still subscribed
+    /// enter the new one with an `Enter` of their own.
     Enter {
         /// The room.
         room: Room,
+        /// The opening of the room the home's replica is.
+        opening: u64,
         /// The session's id, in its numeric form (its home is read off it).
         session: u64,
         /// The session's user.
@@ -107,9 +114,12 @@ pub enum PeerMsg {
     },
     /// From a session's home, to the room's owner: the session left the
     /// room's presence (its last subscription there ended, or it expired).
+    /// One naming an opening the owner has since closed is ignored.
     Leave {
         /// The room.
         room: Room,
+        /// The opening of the room the home's replica is.
+        opening: u64,
         /// The session's id, in its numeric form.
         session: u64,
     },

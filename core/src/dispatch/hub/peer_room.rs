@@ -41,9 +41,9 @@ impl Hub {
         now: Instant,
     ) -> Result<(), HubError> {
         match msg {
-            PeerMsg::OpenRoom { room } => {
+            PeerMsg::OpenRoom { room, opening } => {
                 self.check_room_owner(from, &room)?;
-                self.open_replica_room(from, room, now)
+                self.open_replica_room(from, room, opening, now)
             }
             PeerMsg::CloseRoom { room } => {
                 let rkey = self.replica_room(from, &room)?;
@@ -52,17 +52,27 @@ impl Hub {
             }
             PeerMsg::Enter {
                 room,
+                opening,
                 session,
                 user,
             } => {
                 let rkey = self.owned_room(&room)?;
                 self.check_home(from, session)?;
-                self.enter(rkey, session, user, now);
+                if self.is_current(rkey, opening) {
+                    self.enter(rkey, session, user, now);
+                }
                 Ok(())
             }
-            PeerMsg::Leave { room, session } => {
+            PeerMsg::Leave {
+                room,
+                opening,
+                session,
+            } => {
                 let rkey = self.owned_room(&room)?;
                 self.check_home(from, session)?;
+                if !self.is_current(rkey, opening) {
+                    return Ok(());
+                }
                 let user = self
                     .rooms
                     .get(rkey)
@@ -98,6 +108,13 @@ impl Hub {
         } else {
             Err(HubError::Peer(PeerError::Misrouted))
         }
+    }
+
+    /// Whether `opening` is the opening of room `rkey` that runs here; an
+    /// `Enter` or `Leave` for an earlier one is stale, not an error: its
+    /// home sent it before it heard of the close.
+    fn is_current(&self, rkey: Key, opening: u64) -> bool {
+        self.rooms.get(rkey).is_some_and(|r| r.opening == opening)
     }
 
     /// `Ok` if `from` is the home of session `id`.
@@ -137,6 +154,7 @@ impl Hub {
         &mut self,
         owner: ShardId,
         room: Room,
+        opening: u64,
         now: Instant,
     ) -> Result<(), HubError> {
         if let Some(&old) = self.room_names.get(&room) {
@@ -145,9 +163,9 @@ impl Hub {
         if self.rooms.len() >= self.config.max_rooms {
             return Err(HubError::TooManyRooms);
         }
-        let key = self
-            .rooms
-            .insert(RoomState::new(room.clone(), Some(owner), None));
+        let mut state = RoomState::new(room.clone(), Some(owner), None);
+        state.opening = opening;
+        let key = self.rooms.insert(state);
         self.room_names.insert(room, key);
         for skey in self.adopt_topics(key) {
             self.join_room(skey, key, now);

@@ -74,9 +74,11 @@ impl Hub {
                 return;
             };
             *room.joining.entry(session).or_insert(0) += 1;
+            let opening = room.opening;
             let room = room.name.clone();
             let msg = PeerMsg::Enter {
                 room,
+                opening,
                 session,
                 user,
             };
@@ -136,8 +138,13 @@ impl Hub {
         if let Some(owner) = room.owner {
             room.members.retain(|k| *k != key);
             if let Some(session) = parse_session(&s.cold.id).filter(|_| was_in) {
-                let room = room.name.clone();
-                self.send_peer(Dest::Shard(owner), PeerMsg::Leave { room, session });
+                let (room, opening) = (room.name.clone(), room.opening);
+                let msg = PeerMsg::Leave {
+                    room,
+                    opening,
+                    session,
+                };
+                self.send_peer(Dest::Shard(owner), msg);
             }
             return;
         }

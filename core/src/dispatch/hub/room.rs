@@ -156,6 +156,10 @@ pub(crate) struct RoomState {
     pub(crate) joining: BTreeMap<u64, u32>,
     /// The timeline deadline registered with the hub.
     pub(crate) deadline: Option<Instant>,
+    /// Which opening of the name this is, as its owner counts them: a
+    /// replica's `Enter` or `Leave` names it, so that one sent to a room the
+    /// owner has since closed and reopened is not taken for the new one.
+    pub(crate) opening: u64,
 }
 
 impl RoomState {
@@ -172,6 +176,7 @@ impl RoomState {
             announced: Vec::new(),
             joining: BTreeMap::new(),
             deadline: None,
+            opening: 0,
         }
     }
 

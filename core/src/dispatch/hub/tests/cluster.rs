@@ -204,6 +204,22 @@ impl Cluster {
         }
     }
 
+    /// Drains every hub, then hands the oldest message in flight from
+    /// `from` to `to` to its hub: one link's order, the others held back.
+    pub fn deliver(&mut self, from: u16, to: u16) {
+        for hub in 0..self.hubs.len() {
+            self.drain(hub);
+        }
+        let msg = self
+            .links
+            .get_mut(&(from, to))
+            .and_then(VecDeque::pop_front)
+            .expect("a message in flight on the link");
+        if let Err(e) = self.hubs[usize::from(to)].handle_peer(ShardId(from), msg, self.now) {
+            self.peer_errors.push((to, e));
+        }
+    }
+
     /// The str0m rule for one hub: outputs (pulling every woken
     /// connection), then peer messages into their links.
     fn drain(&mut self, i: usize) {

@@ -25,6 +25,7 @@ fn presence_messages_that_do_not_fit_are_refused() {
     let now = c.now;
     let enter = |room: &Room, session| PeerMsg::Enter {
         room: room.clone(),
+        opening: 0,
         session,
         user: user.clone(),
     };
@@ -50,6 +51,7 @@ fn presence_messages_that_do_not_fit_are_refused() {
     // A Leave of a session that never entered.
     let leave = PeerMsg::Leave {
         room: r.clone(),
+        opening: 0,
         session: homed(0, 5),
     };
     assert_eq!(
@@ -65,7 +67,10 @@ fn presence_messages_that_do_not_fit_are_refused() {
         announce: true,
     };
     assert_eq!(c.hubs[0].handle_peer(ShardId(2), member, now), misrouted());
-    let open = PeerMsg::OpenRoom { room: r.clone() };
+    let open = PeerMsg::OpenRoom {
+        room: r.clone(),
+        opening: 0,
+    };
     assert_eq!(c.hubs[0].handle_peer(ShardId(2), open, now), misrouted());
     let close = PeerMsg::CloseRoom { room: r.clone() };
     assert_eq!(c.hubs[2].handle_peer(ShardId(0), close, now), misrouted());
@@ -152,5 +157,37 @@ fn inputs_and_sends_that_do_not_fit_are_refused() {
     assert_eq!(c.hubs[0].handle_peer(ShardId(2), to_room, now), misrouted());
     for hub in &mut c.hubs {
         assert_eq!(hub.poll_peer(), None);
+    }
+}
+
+/// The owner closes and reopens a room while a replica's `Enter` for the
+/// first opening is on its way, and the session leaves its home before the
+/// new opening reaches it: the owner must not count that session in the new
+/// opening, which nobody would ever take it out of.
+#[test]
+fn an_enter_for_a_closed_opening_does_not_join_the_new_one() {
+    let (mut c, room, _) = with_room(2, 1, None);
+    let chat = alloc::format!("{room}/chat");
+    c.join(7, 0, "ana", None);
+    let sub = Subscribe {
+        topic: chat.as_str().try_into().unwrap(),
+        since: None,
+    };
+    // Ana's Enter leaves hub 0 and waits on the link to the owner.
+    c.send_only(7, &ClientMsg::Subscribe(sub)).unwrap();
+    let now = c.now;
+    c.hubs[1].close_room(&room).unwrap();
+    let logic = Box::new(super::rooms::Referee {
+        judged: alloc::rc::Rc::new(core::cell::Cell::new(0)),
+    });
+    c.hubs[1].open_room(&room, None, logic, now).unwrap();
+    // Hub 0 hears of the close; Ana's session ends before the reopening
+    // and her Enter arrive.
+    c.deliver(1, 0);
+    c.hubs[0].handle_disconnect(ConnId(7), now);
+    c.advance(now + Duration::from_secs(3600));
+    assert_eq!(c.peer_errors, alloc::vec![]);
+    for hub in &c.hubs {
+        assert_eq!(hub.room_users(&room).unwrap().count(), 0);
     }
 }
