@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use onbeat_core::dispatch::{CloseCode, Codec, RoomCtx, RoomInput, RoomLogic};
 use onbeat_core::proto::{
-    ClientMsg, MemberId, Position, PresenceEvent, RejectCode, Room, ServerMsg, SessionId, Token,
-    Topic,
+    ClientMsg, MemberId, Position, PresenceEvent, RejectCode, Room, ServerMsg, SessionId,
+    Subscribed, Token, Topic,
 };
 use onbeat_core::time::{Duration, Instant};
 
@@ -126,8 +126,14 @@ pub(super) struct SessionModel {
     /// seen answering yet, oldest first, per topic: `subscribed` answers come
     /// in the order of their requests (an earlier one still queued is
     /// followed by no delivery of its own, which the hub drops on the
-    /// resubscribe). Emptied on a resume, which may drop queued answers.
+    /// resubscribe). Moved to `may_come` on a resume or a close.
     pub(super) since: BTreeMap<Topic, VecDeque<Option<Position>>>,
+    /// The `since` of subscribes accepted before the latest resume (or
+    /// close) and not seen answered, oldest first, per topic. Their answers
+    /// may still come, ahead of any answer to a later subscribe (a resume
+    /// keeps the queue, or the latest `subscribed` of a subscription that
+    /// no delivery preceded), or never.
+    pub(super) may_come: BTreeMap<Topic, VecDeque<Option<Position>>>,
     /// Inputs and publishes with a request id, and their answers.
     pub(super) requests: Requests,
     pub(super) inbox_last: Option<u64>,
@@ -138,7 +144,9 @@ pub(super) struct SessionModel {
 impl SessionModel {
     /// Answers outstanding now may never come.
     pub(super) fn excuse(&mut self) {
-        self.since.clear();
+        for (topic, pending) in core::mem::take(&mut self.since) {
+            self.may_come.entry(topic).or_default().extend(pending);
+        }
         self.requests.excuse();
     }
 }
@@ -232,11 +240,7 @@ pub(super) fn observe(
             stream.next = Next::Exactly(g.to);
         }
         ServerMsg::Subscribed(sub) => {
-            let since = s
-                .since
-                .get_mut(&sub.topic)
-                .and_then(|pending| pending.pop_front())
-                .flatten();
+            let since = answered_since(s, sub);
             let next = match since {
                 // The replay starts exactly at `since`.
                 Some(since) if sub.recovered && since.epoch == sub.position.epoch => {
@@ -273,6 +277,38 @@ pub(super) fn observe(
             }
         }
         _ => {}
+    }
+}
+
+/// The `since` of the subscribe `sub` answers: one from before a resume
+/// if it fits (the earlier ones then never come), else the oldest pending.
+fn answered_since(s: &mut SessionModel, sub: &Subscribed) -> Option<Position> {
+    if let Some(old) = s.may_come.get_mut(&sub.topic) {
+        if let Some(i) = old.iter().position(|since| answers(sub, *since)) {
+            let since = old[i];
+            old.drain(..=i);
+            return since;
+        }
+        // None fits: those answers were dropped, and no later one of theirs
+        // can come after this answer to a newer subscribe.
+        s.may_come.remove(&sub.topic);
+    }
+    s.since
+        .get_mut(&sub.topic)
+        .and_then(|pending| pending.pop_front())
+        .flatten()
+}
+
+/// Whether `sub` can be the answer to a subscribe from `since`: only one
+/// from a position may be recovered, and only one without says nothing of
+/// why it was not.
+fn answers(sub: &Subscribed, since: Option<Position>) -> bool {
+    match since {
+        None => !sub.recovered && sub.reason.is_none(),
+        Some(p) if sub.recovered => {
+            p.epoch == sub.position.epoch && p.offset <= sub.position.offset
+        }
+        Some(_) => sub.reason.is_some(),
     }
 }
 

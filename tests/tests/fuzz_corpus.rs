@@ -127,16 +127,12 @@ fn hub_shards_room_reopened_while_entering() {
     regression("hub_shards/room_reopened_while_entering", hub_shards::run);
 }
 
-/// Known failure of the checker, not of the hub: a session subscribes, is
-/// resumed before it pulls the `subscribed`, and subscribes twice more
-/// (since offset 0, then 15). The pre-resume `subscribed` still comes,
-/// first after the `welcome` (the hub keeps queued answers across a
-/// resume), but the model forgot that subscribe on the resume and pairs the
-/// answer with the post-resume `since` 0, then the answer to 0 with 15 (`b:
-/// recovered from 15, ahead of 0`). The model should keep pre-resume
-/// `since`s as answers that may still come ahead of any later one.
+/// Regression of the checker: a session subscribes, is resumed before it
+/// pulls the `subscribed`, and subscribes twice more (since offset 0, then
+/// 15). The pre-resume `subscribed` still comes, first after the `welcome`
+/// (the hub keeps queued answers across a resume); the model used to forget
+/// that subscribe on the resume and pair its answer with the next `since`.
 #[test]
-#[ignore = "fuzz model: a subscribed queued before a resume is paired with a later subscribe's since"]
 fn hub_shards_subscribed_from_before_a_resume() {
     regression(
         "hub_shards/subscribed_from_before_a_resume",
