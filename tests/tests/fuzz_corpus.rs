@@ -11,7 +11,7 @@ mod bitrate;
 mod bytes;
 #[path = "../../fuzz/src/client.rs"]
 mod client;
-#[path = "../../fuzz/src/clock.rs"]
+#[path = "../../fuzz/src/clock/mod.rs"]
 mod clock;
 #[path = "../../fuzz/src/decode.rs"]
 mod decode;
