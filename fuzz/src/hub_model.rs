@@ -14,6 +14,12 @@ use onbeat_core::time::{Duration, Instant};
 
 use super::hub_requests::Requests;
 
+/// The room logic's timed publishes are this much ahead per unit of the
+/// input's first byte: at most [`LOGIC_AHEAD`].
+const LOGIC_STEP: Duration = Duration::from_millis(10);
+/// How far ahead of an input's judging the room logic may publish.
+pub(super) const LOGIC_AHEAD: Duration = Duration::from_millis(10 * 255);
+
 /// The control reserve a queue may use beyond its bounds (`docs/dispatch.md`,
 /// "Frames and queues"), plus one `welcome`, which is put first regardless.
 pub(super) const CONTROL_FRAMES: usize = 8 + 1;
@@ -46,7 +52,7 @@ impl RoomLogic for Logic {
             2 => ctx.publish(
                 topic,
                 input.data,
-                Some(now + Duration::from_millis(u64::from(first) * 10)),
+                Some(now + Duration::from_micros(LOGIC_STEP.as_micros() * u64::from(first))),
             ),
             3 => ctx.send_to_room(input.data),
             4 => ctx.send_to_user(input.user.clone(), input.data),

@@ -5,7 +5,7 @@ use onbeat_core::dispatch::{Dest, Frame, HubOutput, PeerError};
 use onbeat_core::proto::{MemberId, ServerMsg};
 
 use super::super::hub_clients::{check_bounds, check_empty, decode};
-use super::super::hub_model::Accepted;
+use super::super::hub_model::{Accepted, LOGIC_AHEAD};
 use super::*;
 
 /// Rounds of delivering and pulling before the cluster must be quiet.
@@ -222,6 +222,11 @@ impl Cluster {
         }
         self.settle();
         let end = self.now.max(self.clients.last_at) + self.config.grace + Duration::from_secs(1);
+        self.timeout(end);
+        self.settle();
+        // Inputs still on their way to a room's owner were judged just now,
+        // and its logic may have published for later.
+        let end = self.now + LOGIC_AHEAD;
         self.timeout(end);
         self.settle();
         for (h, hub) in self.hubs.iter().enumerate() {
