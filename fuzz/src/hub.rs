@@ -34,8 +34,9 @@
 //!   the `subscribe` a `subscribed{recovered: true}` answers (no message
 //!   missed, none repeated);
 //!   inbox offsets strictly increase;
-//! - once every queue is read, every connected member of a room's presence
-//!   lists exactly the room's users (`Hub::presence`);
+//! - once a connected member of a room's presence has read its queue, it
+//!   lists exactly the room's users (`Hub::presence`): one hub queues a
+//!   presence change for every member at once;
 //! - once every connection is gone and the grace and every `at` have passed,
 //!   no session and no held publish is left.
 //!

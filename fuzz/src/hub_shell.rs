@@ -100,16 +100,22 @@ impl World {
         self.settle();
         // Once a live connection's queue is empty, every request its session
         // sent has been answered, but for the excused and the held.
+        // So has every presence change of its rooms: one hub queues them
+        // for every member at once.
         if self.hub.queued(ConnId(conn)) == Some((0, 0)) {
             self.clients.check_answered(&self.hub, conn, self.now);
+            if let Some(id) = self.hub.session_of(ConnId(conn)) {
+                self.check_presence(Some(id));
+            }
         }
         n
     }
 
-    /// With every queue read: each member of a room's presence that is
-    /// connected lists exactly the room's users, whatever joins, leaves,
-    /// resumes and codec changes happened on the way.
-    fn check_presence(&self) {
+    /// With the queues of `only` (or of every session) read: each member
+    /// of a room's presence that is connected lists exactly the room's
+    /// users, whatever joins, leaves, resumes and codec changes happened on
+    /// the way.
+    fn check_presence(&self, only: Option<&SessionId>) {
         for &room in ROOMS {
             let Some(members) = self.hub.presence(room) else {
                 continue;
@@ -118,7 +124,10 @@ impl World {
                 .map(|(id, user)| (id.clone(), user.clone()))
                 .collect();
             let users: BTreeSet<&MemberId> = members.iter().map(|(_, u)| u).collect();
-            for (id, _) in &members {
+            for (id, _) in members
+                .iter()
+                .filter(|(id, _)| only.is_none_or(|o| o == id))
+            {
                 self.clients.check_view(&self.hub, id, room, &users);
             }
         }
@@ -131,7 +140,7 @@ impl World {
         for &conn in &conns {
             while self.pull(conn, 1 << 16) > 0 {}
         }
-        self.check_presence();
+        self.check_presence(None);
         for conn in conns {
             self.hub.handle_disconnect(ConnId(conn), self.now);
             self.clients.conns.remove(&conn);
