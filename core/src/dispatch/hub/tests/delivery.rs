@@ -130,6 +130,33 @@ fn a_timed_publish_is_released_at_its_time_to_everyone_together() {
 }
 
 #[test]
+fn releasing_one_timed_publish_does_not_release_the_next_early() {
+    let mut s = Shell::standard();
+    for conn in 1..=2 {
+        s.join(conn, Shell::caps("u"), Codec::Json, None);
+        s.subscribe(conn, "t/chat", None).unwrap();
+        s.take(conn);
+    }
+    let first = Instant::from_micros(5_000_000);
+    let second = Instant::from_micros(5_000_500);
+    s.publish(1, "t/chat", b"\"a\"", Some(first), None).unwrap();
+    s.publish(1, "t/chat", b"\"b\"", Some(second), None)
+        .unwrap();
+    s.advance(first);
+    let ats = |got: Vec<ServerMsg<'static>>| -> Vec<Option<Instant>> {
+        got.iter()
+            .filter_map(|m| match m {
+                ServerMsg::Deliver(d) => Some(d.at),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(ats(s.take(2)), [Some(first)], "only what is due");
+    s.advance(second);
+    assert_eq!(ats(s.take(2)), [Some(second)]);
+}
+
+#[test]
 fn a_held_publish_whose_topic_closes_is_answered_and_can_be_resent() {
     let mut s = Shell::standard();
     s.join(1, Shell::caps("u"), Codec::Json, None);
