@@ -123,11 +123,7 @@ fn a_lossy_topic_drops_the_oldest_and_signals_the_gap() {
 #[test]
 fn one_stalled_connection_does_not_hold_back_the_others() {
     let mut s = Shell::standard();
-    for c in 1..=3 {
-        s.join(c, Shell::caps("u"), Codec::Json, None);
-        s.subscribe(c, "t/cursor", None).unwrap();
-        s.take(c);
-    }
+    s.subscribers(1..=3, "t/cursor");
     s.stalled.insert(ConnId(2));
     for i in 0..100u32 {
         s.hub

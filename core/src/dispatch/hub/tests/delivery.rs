@@ -98,11 +98,7 @@ fn only_formats_with_recipients_are_encoded() {
 #[test]
 fn a_timed_publish_is_released_at_its_time_to_everyone_together() {
     let mut s = Shell::standard();
-    for conn in 1..=3 {
-        s.join(conn, Shell::caps("u"), Codec::Json, None);
-        s.subscribe(conn, "t/chat", None).unwrap();
-        s.take(conn);
-    }
+    s.subscribers(1..=3, "t/chat");
     let at = Instant::from_micros(5_000_000);
     s.publish(1, "t/chat", b"\"reveal\"", Some(at), Some(9))
         .unwrap();
@@ -132,11 +128,7 @@ fn a_timed_publish_is_released_at_its_time_to_everyone_together() {
 #[test]
 fn releasing_one_timed_publish_does_not_release_the_next_early() {
     let mut s = Shell::standard();
-    for conn in 1..=2 {
-        s.join(conn, Shell::caps("u"), Codec::Json, None);
-        s.subscribe(conn, "t/chat", None).unwrap();
-        s.take(conn);
-    }
+    s.subscribers(1..=2, "t/chat");
     let first = Instant::from_micros(5_000_000);
     let second = Instant::from_micros(5_000_500);
     s.publish(1, "t/chat", b"\"a\"", Some(first), None).unwrap();

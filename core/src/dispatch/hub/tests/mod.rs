@@ -150,6 +150,16 @@ impl Shell {
             .input("t")
     }
 
+    /// Connects each of `conns` as user `u` (JSON), subscribes it to
+    /// `topic` and drops what that queued.
+    pub fn subscribers(&mut self, conns: core::ops::RangeInclusive<u64>, topic: &str) {
+        for conn in conns {
+            self.join(conn, Shell::caps("u"), Codec::Json, None);
+            self.subscribe(conn, topic, None).unwrap();
+            self.take(conn);
+        }
+    }
+
     /// Connects `conn` as `user` and says hello (resuming `resume` if given).
     pub fn join(
         &mut self,
