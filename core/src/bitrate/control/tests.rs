@@ -91,3 +91,85 @@ fn on_a_bursty_link_the_trend_does_not_cut() {
     assert!(second_after_a_cut(true, Usage::Over) > 1.6);
     assert!(second_after_a_cut(true, Usage::Under) > 1.6);
 }
+
+fn at_2_mbps() -> RateControl {
+    RateControl::new(
+        ControlTuning::default(),
+        Bitrate::from_kbps(30),
+        Bitrate::from_mbps(20),
+        Bitrate::from_mbps(2),
+        Instant::ZERO,
+    )
+}
+
+/// Reports every 50 ms from `from` ms for `ms`, each with `loss` and the
+/// queue `queue_ms(t)`; delivery follows the target.
+fn reports(c: &mut RateControl, from: u64, ms: u64, loss: f64, queue_ms: impl Fn(u64) -> u64) {
+    let mut t = from;
+    while t < from + ms {
+        let target = c.target().bps();
+        let s = Signals {
+            loss,
+            ..report(Usage::Normal, queue_ms(t), target)
+        };
+        c.update(&s, Instant::from_millis(t));
+        t += 50;
+    }
+}
+
+#[test]
+fn heavy_loss_cuts_by_half_of_it_once_a_second_even_with_no_queue() {
+    let mut c = at_2_mbps();
+    // 30% loss: a cut of 15% at once...
+    reports(&mut c, 0, 50, 0.3, |_| 0);
+    assert_eq!(c.target().bps(), 1_700_000);
+    // ...then none until a loss window has shown what it did...
+    reports(&mut c, 50, 950, 0.3, |_| 0);
+    let held = c.target().as_f64();
+    assert!(held >= 1_700_000.0, "{held}");
+    // ...and the next a second after the first.
+    reports(&mut c, 1_000, 50, 0.3, |_| 0);
+    let cut = c.target().as_f64() / held;
+    assert!((cut - 0.85).abs() < 0.001, "cut by {cut}");
+    // Loss under the mark (15%) is not congestion: no cut.
+    let mut c = at_2_mbps();
+    reports(&mut c, 0, 2_500, 0.15, |_| 0);
+    assert!(c.target().bps() >= 2_000_000, "{}", c.target().bps());
+}
+
+/// A controller whose cuts leave a growing queue (a loss-based flow fills
+/// it) until it takes the queue for a competitor's.
+fn competing() -> RateControl {
+    let mut c = at_2_mbps();
+    let mut t = 0;
+    while c.mode() != Mode::Competing {
+        assert!(t < 10_000, "never took the queue for a competitor's");
+        reports(&mut c, t, 50, 0.0, |t| 40 + t / 10);
+        t += 50;
+    }
+    c
+}
+
+#[test]
+fn a_competing_flow_is_followed_by_loss_not_by_the_queue() {
+    // Over 10% loss cuts by half of it, once a second.
+    let mut c = competing();
+    let before = c.target().as_f64();
+    reports(&mut c, 20_000, 1_500, 0.16, |_| 200);
+    let cut = c.target().as_f64() / before;
+    assert!((cut - 0.92 * 0.92).abs() < 0.001, "cut by {cut}");
+    // Between 2% and 10% it holds, a deep queue notwithstanding.
+    let mut c = competing();
+    let before = c.target().bps();
+    reports(&mut c, 20_000, 1_500, 0.05, |_| 200);
+    assert_eq!(c.target().bps(), before);
+    // Under 2% it grows like the competitor would.
+    let mut c = competing();
+    let before = c.target().bps();
+    reports(&mut c, 20_000, 1_500, 0.01, |_| 200);
+    assert!(
+        c.target().bps() > before,
+        "{} <= {before}",
+        c.target().bps()
+    );
+}
