@@ -117,7 +117,10 @@ pub fn run(data: &[u8]) {
             available = est.target();
             alloc.handle_estimate(available, now);
         }
-        check_allocator(&mut alloc, &tracks, available);
+        // As a shell would: what the tracks could use bounds the probing.
+        if let Some(desired) = check_allocator(&mut alloc, &tracks, available) {
+            est.set_desired(Some(desired), now);
+        }
     }
 }
 
@@ -186,14 +189,18 @@ fn check_estimator(est: &mut Estimator, cfg: &EstimatorConfig) {
     }
 }
 
+/// Checks the allocator's choices; returns the newest desired rate it told.
 fn check_allocator(
     alloc: &mut Allocator<4>,
     tracks: &[(TrackId, Vec<Bitrate>)],
     available: Bitrate,
-) {
+) -> Option<Bitrate> {
+    let mut desired = None;
     while let Some(ev) = alloc.poll_output() {
-        if let AllocatorEvent::ProbeWanted { rate } = ev {
-            assert!(rate > Bitrate::ZERO);
+        match ev {
+            AllocatorEvent::ProbeWanted { rate } => assert!(rate > Bitrate::ZERO),
+            AllocatorEvent::Desired { rate } => desired = Some(rate),
+            _ => {}
         }
     }
     let lowest: u64 = tracks.iter().map(|(_, l)| l[0].bps()).sum();
@@ -217,4 +224,5 @@ fn check_allocator(
             "layers {chosen} exceed {available}"
         );
     }
+    desired
 }

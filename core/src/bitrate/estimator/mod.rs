@@ -73,6 +73,8 @@ pub struct Estimator {
     outcomes: Deque<ProbeOutcome, PENDING_OUTCOMES>,
     /// Media bytes in flight, for the congestion window (see `pushback`).
     flight: pushback::Flight,
+    /// The most the sender could use (see `set_desired`).
+    desired: Option<Bitrate>,
 }
 
 impl Estimator {
@@ -111,6 +113,7 @@ impl Estimator {
             pending: Deque::new(),
             outcomes: Deque::new(),
             flight: pushback::Flight::default(),
+            desired: None,
         };
         if config.initial_probes {
             for factor in [3, 6] {

@@ -22,6 +22,11 @@ const PROBE_FULL: f64 = 0.95;
 /// Probes while seeking are at least this far apart (unless the last one
 /// proved all it asked for).
 const SEEK_PROBE_SPACING: Duration = Duration::from_secs(1);
+/// The estimator's own probes look this far past the desired rate: a layer
+/// allocator lifts its top layers only with room to spare (0.8 of the
+/// estimate by default), and capped at the desired rate itself the probes
+/// could never show that room (16 seeds of `layers`: up 1835 → 2352 ms).
+const DESIRED_REACH: f64 = 1.25;
 
 impl Estimator {
     /// Whether the sender is application-limited (it had less to send than
@@ -34,7 +39,32 @@ impl Estimator {
         self.app_limited = limited;
         if leaving && self.last_probe.is_none_or(|t| now >= t + ALR_PROBE_SPACING) {
             let rate = Bitrate::from_bps(self.target().bps().saturating_mul(2));
-            self.probe(rate, now);
+            if let Some(rate) = self.worth_seeking(rate) {
+                self.probe(rate, now);
+            }
+        }
+    }
+
+    /// The most the sender could use (e.g. every track at its top layer,
+    /// the allocator's `Desired`), or `None` for no limit. The estimator's
+    /// own probes look no further than a quarter past it, and stop once the
+    /// target is there: padding sent to find room nothing will fill is
+    /// waste on the subscriber's link. Probes asked for with
+    /// [`Estimator::request_probe`] are not limited, and neither is the
+    /// target.
+    pub fn set_desired(&mut self, desired: Option<Bitrate>, now: Instant) {
+        self.advance(now);
+        self.desired = desired;
+    }
+
+    /// `rate`, lowered to [`DESIRED_REACH`] times the desired rate; `None`
+    /// if the target already covers that.
+    fn worth_seeking(&self, rate: Bitrate) -> Option<Bitrate> {
+        let reach = self.desired.map(|d| d.scale(DESIRED_REACH));
+        match reach {
+            None => Some(rate),
+            Some(r) if r > self.control.target() => Some(rate.min(r)),
+            Some(_) => None,
         }
     }
 
@@ -62,14 +92,16 @@ impl Estimator {
         }
     }
 
-    /// A probe at [`SEEK_PROBE_FACTOR`] times the target.
-    fn seek_again(&mut self, now: Instant) -> u32 {
+    /// A probe at [`SEEK_PROBE_FACTOR`] times the target (see
+    /// `worth_seeking`); its cluster id, or `None` if nothing is worth seeking.
+    fn seek_again(&mut self, now: Instant) -> Option<u32> {
         let rate = self
             .control
             .target()
             .bps()
             .saturating_mul(SEEK_PROBE_FACTOR);
-        self.probe(Bitrate::from_bps(rate), now)
+        let rate = self.worth_seeking(Bitrate::from_bps(rate))?;
+        Some(self.probe(rate, now))
     }
 
     pub(super) fn probe(&mut self, rate: Bitrate, now: Instant) -> u32 {
@@ -98,7 +130,7 @@ impl Estimator {
                     let full = measured.as_f64() >= PROBE_FULL * outcome.requested.as_f64();
                     let again = self.follow_up != Some(outcome.id);
                     if full && again && self.probes.expiry().is_none() {
-                        self.follow_up = Some(self.seek_again(now));
+                        self.follow_up = self.seek_again(now);
                     }
                 }
             }

@@ -159,6 +159,38 @@ fn application_limited_sending_does_not_grow_the_target() {
 }
 
 #[test]
+fn probes_look_no_further_than_the_desired_rate() {
+    // Alone on 5 Mbit/s the estimator probes far past 1.5 Mbit/s...
+    let link = Link::constant(5_000_000);
+    let mut e = without_initial_probes();
+    let free = link.run(&mut e, 10).probe_rates;
+    assert!(free.iter().any(|&r| r > 1_500_000), "{free:?}");
+    // ...but not far past what the sender could use (1.2 Mbit/s): its probes
+    // stop a quarter past it, and once the target is there there are none.
+    let mut e = without_initial_probes();
+    e.set_desired(Some(Bitrate::from_kbps(1_200)), Instant::ZERO);
+    let run = link.run(&mut e, 10);
+    assert!(!run.probe_rates.is_empty());
+    assert!(
+        run.probe_rates.iter().all(|&r| r <= 1_500_000),
+        "{:?}",
+        run.probe_rates
+    );
+    assert!(e.target().bps() >= 1_500_000, "{}", e.target().bps());
+    assert!(
+        drain(&mut e)
+            .iter()
+            .all(|o| !matches!(o, EstimatorOutput::Probe(_)))
+    );
+    // A probe asked for explicitly is the caller's call.
+    e.request_probe(Bitrate::from_mbps(8), Instant::from_millis(10_000));
+    assert!(matches!(
+        drain(&mut e)[..],
+        [.., EstimatorOutput::Probe(ProbeRequest { rate, .. })] if rate == Bitrate::from_mbps(8)
+    ));
+}
+
+#[test]
 fn a_requested_probe_reports_its_verdict() {
     let mut e = without_initial_probes();
     let id = e.request_probe(Bitrate::from_mbps(1), Instant::ZERO);

@@ -74,6 +74,8 @@ pub(crate) struct Run {
     pub samples: Vec<Sample>,
     pub sent: u64,
     pub dropped: u64,
+    /// The rate of every probe the first flow's estimator asked for, bit/s.
+    pub probe_rates: Vec<u64>,
 }
 
 /// The link's FIFO, shared by every flow.
@@ -111,6 +113,7 @@ struct Media<'a> {
     in_flight: Vec<(u64, u64, bool)>,
     feedback: Vec<(u64, Vec<PacketResult>)>,
     probes: Vec<(u64, u32)>,
+    asked: Vec<u64>,
     delivered: u64,
 }
 
@@ -119,6 +122,7 @@ impl Media<'_> {
         let now = Instant::from_micros(t);
         while let Some(out) = self.est.poll_output() {
             if let EstimatorOutput::Probe(p) = out {
+                self.asked.push(p.rate.bps());
                 let n = (p.rate.bps() * p.duration.as_micros() / 8_000_000 / u64::from(PACKET))
                     .max(u64::from(p.min_packets));
                 let gap = u64::from(PACKET) * 8 * 1_000_000 / p.rate.bps().max(1);
@@ -245,6 +249,7 @@ impl Link {
             in_flight: Vec::new(),
             feedback: Vec::new(),
             probes: Vec::new(),
+            asked: Vec::new(),
             delivered: 0,
         };
         let mut flows: Vec<Media<'_>> = core::iter::once(first).chain(second).map(media).collect();
@@ -284,6 +289,7 @@ impl Link {
             samples,
             sent: queue.sent,
             dropped: queue.dropped,
+            probe_rates: core::mem::take(&mut flows[0].asked),
         }
     }
 }

@@ -138,7 +138,9 @@ impl LayeredOnbeat {
         if let Some(rate) = self.layers.take_probe() {
             estimator.request_probe(rate, now);
         }
-        self.layers.take_desired();
+        if let Some(desired) = self.layers.take_desired() {
+            estimator.set_desired(Some(desired), now);
+        }
         let limited = self.layers.total_bps() < APP_LIMITED_BELOW * estimator.target().bps() as f64;
         if limited != self.app_limited {
             self.app_limited = limited;
