@@ -15,9 +15,10 @@ pub struct AllocatorConfig {
     pub confirm_valid: Duration,
     /// Probes are asked for at most this often (default 1 s).
     pub probe_interval: Duration,
-    /// After a probe that proved too little for the next layer, the next
-    /// waits this long (default 1.5 s): probes are how a returning capacity
-    /// shows while the layers keep the sender below it.
+    /// After a probe that proved too little for the next step, the next
+    /// waits this long (default 1.5 s), twice as long after the second such
+    /// in a row: probes are how a returning capacity shows while the layers
+    /// keep the sender below it.
     pub probe_backoff: Duration,
 }
 

@@ -69,9 +69,15 @@ impl<const N: usize> Plan<N> {
         }
     }
 
-    /// The total after the first single lift in rank order, if any track can rise.
+    /// The total after the next step up, if there is one: resuming the
+    /// highest-ranked paused track at its lowest layer (every track gets
+    /// that before any gets more), else the first single lift in rank order.
     pub fn next_step(&self, tracks: &Vec<Track, N>, order: &[usize]) -> Option<u64> {
-        let step = order.iter().find_map(|&i| self.step_cost(tracks, i))?;
+        let resume = order
+            .iter()
+            .find(|&&i| self.0[i].is_none())
+            .map(|&i| tracks[i].layers[0].bps());
+        let step = resume.or_else(|| order.iter().find_map(|&i| self.step_cost(tracks, i)))?;
         Some(self.total(tracks).saturating_add(step))
     }
 

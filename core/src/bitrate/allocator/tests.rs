@@ -262,3 +262,56 @@ fn no_probe_right_after_the_estimate_drops() {
             .any(|e| matches!(e, AllocatorEvent::ProbeWanted { .. }))
     );
 }
+
+fn probe_wanted(events: &[AllocatorEvent]) -> Option<Bitrate> {
+    events.iter().find_map(|e| match e {
+        AllocatorEvent::ProbeWanted { rate } => Some(*rate),
+        _ => None,
+    })
+}
+
+#[test]
+fn with_every_track_paused_it_still_probes_and_resumes_when_room_returns() {
+    // Below every lowest layer nothing is sent, so the estimate can only
+    // rise through a probe: the allocator must keep asking for one.
+    let mut a = three();
+    a.handle_estimate(kbps(80), ms(0));
+    assert_eq!(layers(&a), [Some(Paused); 3]);
+    let first = probe_wanted(&drain(&mut a)).expect("a probe while everything is paused");
+    assert!(first >= kbps(125), "{first}");
+    a.handle_probe_result(Some(kbps(80)), ms(200));
+    let next = a.poll_timeout().expect("a wake-up for the next probe");
+    a.handle_timeout(next);
+    assert!(probe_wanted(&drain(&mut a)).is_some());
+    // A probe proved room and the estimate rose: the tracks resume by rank.
+    a.handle_estimate(kbps(270), next);
+    assert_eq!(layers(&a), [Some(Active(0)), Some(Active(0)), Some(Paused)]);
+}
+
+#[test]
+fn probes_that_keep_proving_too_little_come_half_as_often() {
+    let mut a = three();
+    a.handle_estimate(kbps(400), ms(0));
+    drain(&mut a);
+    a.handle_timeout(ms(1_000));
+    assert!(probe_wanted(&drain(&mut a)).is_some());
+    // A lift needs 625 kbit/s of proof; each probe shows 500.
+    a.handle_probe_result(Some(kbps(500)), ms(1_200));
+    assert_eq!(a.poll_timeout(), Some(ms(2_700)), "1.5 s after the first");
+    a.handle_timeout(ms(2_700));
+    assert!(probe_wanted(&drain(&mut a)).is_some());
+    a.handle_probe_result(Some(kbps(500)), ms(2_900));
+    assert_eq!(a.poll_timeout(), Some(ms(5_900)), "3 s after the second");
+    a.handle_timeout(ms(5_900));
+    assert!(probe_wanted(&drain(&mut a)).is_some());
+    a.handle_probe_result(Some(kbps(500)), ms(6_100));
+    assert_eq!(a.poll_timeout(), Some(ms(9_100)), "never longer than 3 s");
+    // One that proves enough lifts the layers and ends the slow-down.
+    a.handle_timeout(ms(9_100));
+    assert!(probe_wanted(&drain(&mut a)).is_some());
+    a.handle_probe_result(Some(kbps(900)), ms(9_300));
+    a.handle_estimate(kbps(810), ms(9_300));
+    assert_eq!(layers(&a)[0], Some(Active(1)));
+    a.handle_probe_result(Some(kbps(500)), ms(9_500));
+    assert_eq!(a.poll_timeout(), Some(ms(11_000)), "1.5 s again");
+}
