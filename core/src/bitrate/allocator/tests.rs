@@ -293,19 +293,16 @@ fn probes_that_keep_proving_too_little_come_half_as_often() {
     let mut a = three();
     a.handle_estimate(kbps(400), ms(0));
     drain(&mut a);
-    a.handle_timeout(ms(1_000));
-    assert!(probe_wanted(&drain(&mut a)).is_some());
-    // A lift needs 625 kbit/s of proof; each probe shows 500.
-    a.handle_probe_result(Some(kbps(500)), ms(1_200));
-    assert_eq!(a.poll_timeout(), Some(ms(2_700)), "1.5 s after the first");
-    a.handle_timeout(ms(2_700));
-    assert!(probe_wanted(&drain(&mut a)).is_some());
-    a.handle_probe_result(Some(kbps(500)), ms(2_900));
-    assert_eq!(a.poll_timeout(), Some(ms(5_900)), "3 s after the second");
-    a.handle_timeout(ms(5_900));
-    assert!(probe_wanted(&drain(&mut a)).is_some());
-    a.handle_probe_result(Some(kbps(500)), ms(6_100));
-    assert_eq!(a.poll_timeout(), Some(ms(9_100)), "never longer than 3 s");
+    // A lift needs 625 kbit/s of proof and each probe shows 500: the next
+    // waits 1.5 s after the first, 3 s after the second, and never longer.
+    let mut at = 1_000;
+    for wait in [1_500, 3_000, 3_000] {
+        a.handle_timeout(ms(at));
+        assert!(probe_wanted(&drain(&mut a)).is_some(), "a probe at {at} ms");
+        a.handle_probe_result(Some(kbps(500)), ms(at + 200));
+        at += 200 + wait;
+        assert_eq!(a.poll_timeout(), Some(ms(at)));
+    }
     // One that proves enough lifts the layers and ends the slow-down.
     a.handle_timeout(ms(9_100));
     assert!(probe_wanted(&drain(&mut a)).is_some());
