@@ -346,3 +346,6 @@ pub fn score(p95_delay_ms: f64, propagation: Duration, utilization: f64, loss: f
         ((DELAY_CAP_MS - p95_delay_ms.min(DELAY_CAP_MS)) / (DELAY_CAP_MS - p)).clamp(0.0, 1.0);
     20.0 * delay_score + 20.0 * utilization.min(1.0) + 30.0 * (1.0 - loss)
 }
+
+#[cfg(test)]
+mod tests;
