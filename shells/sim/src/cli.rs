@@ -3,6 +3,10 @@
 use std::time::Instant as WallClock;
 
 use clap::{Parser, Subcommand};
+use onbeat_core::Duration;
+
+use crate::bitrate::link::QueueLimit;
+use crate::bitrate::link_options::{self, LinkOptions};
 
 use crate::plot::error_plot;
 use crate::scenario::clock::{Summary, run_seed, run_seeds};
@@ -42,8 +46,25 @@ pub struct BitrateArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Random loss of `random-loss`, percent; a list runs each in turn.
-    #[arg(long, value_delimiter = ',', default_values_t = [1.0, 3.0, 5.0])]
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0, 3.0, 5.0],
+          allow_negative_numbers = true)]
     pub loss: Vec<f64>,
+    /// Any scenario: extra delay per packet, uniform in [0, MS) ms; packets
+    /// keep their order.
+    #[arg(long, value_name = "MS", value_parser = link_options::parse_jitter,
+          allow_negative_numbers = true)]
+    pub jitter: Option<Duration>,
+    /// Any scenario: the drop-tail queue's limit, a time (`300ms`, `1s`) or a
+    /// size (`64kB`, `65536B`; 1 kB = 1024 B).
+    #[arg(long, value_name = "LIMIT", value_parser = link_options::parse_queue,
+          allow_hyphen_values = true)]
+    pub queue: Option<QueueLimit>,
+    /// `random-loss` only: losses come in bursts (Gilbert–Elliott), bad
+    /// periods of mean MS ms losing half their packets, good ones none, the
+    /// long-run loss still `--loss` (which must then be below 50).
+    #[arg(long, value_name = "MS", value_parser = link_options::parse_burst,
+          allow_negative_numbers = true)]
+    pub loss_burst: Option<Duration>,
     /// Mahimahi trace of `trace` (default ../shared/traces/ATT-LTE-driving-2016.up).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<String>,
@@ -53,6 +74,17 @@ pub struct BitrateArgs {
     /// Worker threads (defaults to the machine's cores).
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+impl BitrateArgs {
+    /// The link overrides the options name.
+    pub fn link_options(&self) -> LinkOptions {
+        LinkOptions {
+            jitter: self.jitter,
+            queue: self.queue,
+            loss_burst: self.loss_burst,
+        }
+    }
 }
 
 /// Options of `onbeat-sim dispatch`.

@@ -6,9 +6,10 @@ use std::time::Instant as WallClock;
 use serde_json::json;
 
 use super::capacity::Trace;
+use super::link_options::LinkOptions;
 use super::plot::rates_plot;
 use super::report::{Summary, table};
-use super::scenario::{Outcome, Point, Scenario, Sender, run};
+use super::scenario::{Outcome, Point, Scenario, Sender, run_with};
 use crate::cli::BitrateArgs;
 
 /// The trace `--scenario trace` uses without `--trace`, in `../shared/traces/`
@@ -16,8 +17,19 @@ use crate::cli::BitrateArgs;
 pub const DEFAULT_TRACE: &str = "ATT-LTE-driving-2016.up";
 
 /// Resolves the scenarios the arguments name: one, or one per loss rate of
-/// `random-loss`.
+/// `random-loss`; each must take the link options.
 pub fn scenarios(args: &BitrateArgs) -> Result<Vec<Scenario>, String> {
+    let list = named(args)?;
+    let options = args.link_options();
+    for scenario in &list {
+        options
+            .setup(scenario, 0)
+            .map_err(|e| format!("{}: {e}", scenario.name()))?;
+    }
+    Ok(list)
+}
+
+fn named(args: &BitrateArgs) -> Result<Vec<Scenario>, String> {
     Ok(match args.scenario.as_str() {
         "rfc8867-5.1" => vec![Scenario::Rfc8867_5_1],
         "rfc8867-5.2" => vec![Scenario::Rfc8867_5_2],
@@ -56,13 +68,20 @@ type Columns = Vec<(&'static str, Summary)>;
 
 /// Both estimators on every seed of one scenario: their summaries and the
 /// first seed's series; `Err` holds the exit code.
-fn measure(scenario: &Scenario, seeds: &[u64], threads: usize) -> Result<(Columns, Series), i32> {
+fn measure(
+    scenario: &Scenario,
+    options: &LinkOptions,
+    seeds: &[u64],
+    threads: usize,
+) -> Result<(Columns, Series), i32> {
     let senders = [("onbeat", Sender::Onbeat), ("str0m_gcc", Sender::Str0mGcc)];
     let mut columns = Vec::new();
     let mut firsts = Vec::new();
     for (name, sender) in senders {
         let outcomes: Vec<Result<Outcome, String>> =
-            crate::seeds::run_in_order(seeds, threads, |seed| run(scenario, sender, seed));
+            crate::seeds::run_in_order(seeds, threads, |seed| {
+                run_with(scenario, options, sender, seed)
+            });
         let mut figures = Vec::new();
         for (seed, o) in seeds.iter().zip(&outcomes) {
             match o {
@@ -84,7 +103,7 @@ fn measure(scenario: &Scenario, seeds: &[u64], threads: usize) -> Result<(Column
     }
     println!(
         "{} over {} seeds (median [min, max])",
-        scenario.name(),
+        options.name(&scenario.name()),
         seeds.len()
     );
     let view: Vec<(&str, &Summary)> = columns.iter().map(|(n, s)| (*n, s)).collect();
@@ -108,10 +127,11 @@ pub fn run_cli(args: &BitrateArgs) -> i32 {
     let (seeds, threads) = crate::cli::seeds_and_threads(args.seed, args.seeds, args.threads);
     // Wall time is reported, never fed into the simulation.
     let started = WallClock::now();
+    let options = args.link_options();
     let mut results = Vec::new();
     for scenario in &scenarios {
-        match measure(scenario, &seeds, threads) {
-            Ok(r) => results.push((scenario.name(), r)),
+        match measure(scenario, &options, &seeds, threads) {
+            Ok(r) => results.push((options.name(&scenario.name()), r)),
             Err(code) => return code,
         }
     }
@@ -134,7 +154,7 @@ pub fn run_cli(args: &BitrateArgs) -> i32 {
     }
     let sweep = results.len() > 1;
     let mut line = json!({
-        "scenario": if sweep { args.scenario.clone() } else { name.clone() },
+        "scenario": if sweep { options.name(&args.scenario) } else { name.clone() },
         "seeds": seeds.len(),
         "wall_ms": wall_ms,
     });

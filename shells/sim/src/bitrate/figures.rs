@@ -24,6 +24,12 @@ const STEADY: Duration = Duration::from_secs(10);
 const SETTLE: Duration = Duration::from_secs(10);
 /// Phases whose fairness is reported one by one.
 pub const JAIN_PHASES: usize = 5;
+/// Window of `min_share_1s`, and the step it slides by.
+const SHARE_WINDOW: Duration = Duration::from_secs(1);
+const SHARE_STEP: Duration = Duration::from_millis(100);
+/// Time before `min_share_1s` is judged: TCP's slow start and the
+/// estimator's start-up are over by then.
+const SHARE_FROM: Duration = Duration::from_secs(10);
 /// p95 one-way delay at or above which the delay score is zero (MMSys'21).
 const DELAY_CAP_MS: f64 = 400.0;
 
@@ -54,6 +60,9 @@ pub struct Figures {
     pub jain_phases: [Option<f64>; JAIN_PHASES],
     /// The estimator's share of what the bottleneck delivered next to TCP.
     pub tcp_share: Option<f64>,
+    /// Next to TCP, the lowest share of the link's capacity the estimator's
+    /// flows received in any 1 s window (sliding by 100 ms) from 10 s on.
+    pub min_share_1s: Option<f64>,
     /// Share of delivered packets over the trace goal's delay (traces only).
     pub late_share: Option<f64>,
     /// Of those, the share sent into a delivery gap rather than behind the
@@ -247,6 +256,36 @@ impl Run<'_> {
             .collect()
     }
 
+    /// The lowest share of the capacity the judged flows received over any
+    /// [`SHARE_WINDOW`] from [`SHARE_FROM`] on, next to TCP only.
+    fn min_share(&self) -> Option<f64> {
+        self.tcp?;
+        let from = Instant::ZERO + SHARE_FROM;
+        let step = SHARE_STEP.as_micros();
+        let bins = ((self.end - from).as_micros() / step) as usize;
+        let mut bits = vec![0.0; bins];
+        for r in self.records.iter().filter(|r| self.flows.contains(&r.flow)) {
+            if let Fate::Delivered { at } = r.fate {
+                let bin = at
+                    .checked_duration_since(from)
+                    .map(|d| d.as_micros() / step);
+                if let Some(b) = bin.and_then(|b| bits.get_mut(b as usize)) {
+                    *b += f64::from(r.size) * 8.0;
+                }
+            }
+        }
+        let per = (SHARE_WINDOW.as_micros() / step) as usize;
+        bits.windows(per)
+            .enumerate()
+            .filter_map(|(i, w)| {
+                let a = from + Duration::from_micros(i as u64 * step);
+                let capacity = self.capacity.bits_between(a, a + SHARE_WINDOW);
+                // A window the link could carry nothing in says nothing of the flow.
+                (capacity > 0.0).then(|| w.iter().sum::<f64>() / capacity)
+            })
+            .reduce(f64::min)
+    }
+
     /// Every figure of this run.
     pub fn figures(&self) -> Figures {
         let from = Instant::ZERO + WARMUP;
@@ -289,6 +328,7 @@ impl Run<'_> {
             jain: jain.iter().copied().reduce(f64::min),
             jain_phases,
             tcp_share,
+            min_share_1s: self.min_share(),
             late_share: late.map(|l| l.share),
             late_in_gap: late.map(|l| l.in_gap),
             score: score(p95_delay_ms, self.delay, utilization, loss),
@@ -306,3 +346,6 @@ pub fn score(p95_delay_ms: f64, propagation: Duration, utilization: f64, loss: f
         ((DELAY_CAP_MS - p95_delay_ms.min(DELAY_CAP_MS)) / (DELAY_CAP_MS - p)).clamp(0.0, 1.0);
     20.0 * delay_score + 20.0 * utilization.min(1.0) + 30.0 * (1.0 - loss)
 }
+
+#[cfg(test)]
+mod tests;

@@ -282,3 +282,6 @@ impl<C: Controller> Flow for MediaFlow<C> {
         self.controller.layers()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,6 +9,7 @@ pub mod late;
 pub mod layer_figures;
 pub mod layers;
 pub mod link;
+pub mod link_options;
 pub mod media;
 pub mod onbeat;
 pub mod plot;

@@ -29,6 +29,7 @@ fn fields(f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ("steady_variation", f.steady_variation),
         ("jain", f.jain),
         ("tcp_share", f.tcp_share),
+        ("min_share_1s", f.min_share_1s),
         ("late_share", f.late_share),
         ("late_in_gap", f.late_in_gap),
         ("score", Some(f.score)),

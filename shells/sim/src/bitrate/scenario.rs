@@ -7,6 +7,7 @@ use super::figures::{Figures, Run};
 use super::layer_figures::{Phase, layer_figures};
 use super::layers::Layers;
 use super::link::{BottleneckConfig, Loss, QueueLimit, stream};
+use super::link_options::LinkOptions;
 use super::media::{FixedRate, MediaFlow};
 use super::onbeat::{LayeredOnbeat, OnbeatController};
 use super::reference::ReferenceFlow;
@@ -227,7 +228,17 @@ pub struct Outcome {
 
 /// Runs `scenario` with `sender` on `seed`.
 pub fn run(scenario: &Scenario, sender: Sender, seed: u64) -> Result<Outcome, String> {
-    let setup = scenario.setup(seed);
+    run_with(scenario, &LinkOptions::default(), sender, seed)
+}
+
+/// Runs `scenario` on its link changed by `options`, with `sender` on `seed`.
+pub fn run_with(
+    scenario: &Scenario,
+    options: &LinkOptions,
+    sender: Sender,
+    seed: u64,
+) -> Result<Outcome, String> {
+    let setup = options.setup(scenario, seed).map_err(|e| e.to_string())?;
     let layered = *scenario == Scenario::Layers;
     let end = Instant::ZERO + setup.duration;
     let mut world = World::new(setup.link.clone(), seed);

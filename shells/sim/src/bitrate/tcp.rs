@@ -216,3 +216,67 @@ impl Flow for TcpFlow {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One round trip: every segment in `out` not in `lost` reaches the
+    /// receiver, every ACK it sends reaches the sender at `now`, which puts
+    /// its next segments back in `out`.
+    fn round(tcp: &mut TcpFlow, out: &mut Out, lost: &[u64], now: Instant) -> Vec<u64> {
+        let mut acks = Out::default();
+        let mut seqs = Vec::new();
+        for (_, packet) in out.forward.drain(..) {
+            let Forward::Segment { seq } = packet else {
+                panic!("not a segment");
+            };
+            seqs.push(seq);
+            if !lost.contains(&seq) {
+                tcp.at_receiver(packet, now, &mut acks);
+            }
+        }
+        for ack in acks.backward.drain(..) {
+            tcp.at_sender(ack, now, out);
+        }
+        seqs
+    }
+
+    #[test]
+    fn the_window_halves_on_a_loss_then_grows_by_one_per_round() {
+        let mut tcp = TcpFlow::new();
+        let mut out = Out::default();
+        tcp.wake(Instant::ZERO, &mut out);
+        assert_eq!(out.forward.len(), 10);
+        // Slow start: every ACKed segment adds one, so the window doubles.
+        let rtt = Duration::from_millis(100);
+        let mut now = Instant::ZERO + rtt;
+        round(&mut tcp, &mut out, &[], now);
+        assert_eq!(tcp.cwnd(), 20.0);
+        now += rtt;
+        let sent = round(&mut tcp, &mut out, &[], now);
+        assert_eq!((sent, tcp.cwnd()), ((10..30).collect(), 40.0));
+        // Segment 35 of the next 40 is lost: 30 to 34 still grow the window
+        // to 45, then the ACKs repeat 35, and the third duplicate halves the
+        // window and resends 35.
+        now += rtt;
+        let sent = round(&mut tcp, &mut out, &[35], now);
+        assert_eq!(sent, (30..70).collect::<Vec<_>>());
+        assert_eq!((tcp.cwnd(), tcp.congestion_events), (22.5, 1));
+        let resent = out
+            .forward
+            .iter()
+            .filter(|p| matches!(p.1, Forward::Segment { seq: 35 }));
+        assert_eq!(resent.count(), 1);
+        // The hole filled, recovery ends at the halved window; a round
+        // without loss then adds about one segment, not one per ACK.
+        now += rtt;
+        round(&mut tcp, &mut out, &[], now);
+        assert_eq!((tcp.cwnd(), tcp.una), (22.5, 80));
+        now += rtt;
+        let sent = round(&mut tcp, &mut out, &[], now);
+        assert_eq!(sent.len(), 22);
+        assert!((tcp.cwnd() - 23.46).abs() < 0.01, "{}", tcp.cwnd());
+        assert_eq!(tcp.congestion_events, 1);
+    }
+}
