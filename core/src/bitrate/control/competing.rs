@@ -1,7 +1,7 @@
 //! Competing mode: telling a loss-based flow's queue from our own, and
 //! following loss while one shares the bottleneck.
 
-use super::{LOSS_WINDOW, Mode, RESPONSE_EXTRA, RateControl, Signals, secs};
+use super::{LOSS_WINDOW, Mode, QUEUE_GREW, RESPONSE_EXTRA, RateControl, Signals, secs};
 use crate::bitrate::rate::Bitrate;
 use crate::time::{Duration, Instant};
 
@@ -12,6 +12,9 @@ const COMPETING_HIGH_LOSS: f64 = 0.1;
 /// Growth per second in competing mode at least (GCC's loss-based increase);
 /// at low rates a TCP-like packet per round trip per round trip is more.
 const COMPETING_GROWTH: f64 = 0.08;
+/// Entering competing mode, the target is at least this share of the
+/// highest target of the last five to ten seconds.
+const ENTRY_SHARE: f64 = 0.5;
 /// A queue below this ends competing mode.
 const QUEUE_LOW: Duration = Duration::from_millis(10);
 
@@ -20,6 +23,10 @@ const QUEUE_LOW: Duration = Duration::from_millis(10);
 const DRAIN_TEST_EVERY: Duration = Duration::from_secs(8);
 /// How long it steps aside, on top of a round trip.
 const DRAIN_TEST_LENGTH: Duration = Duration::from_millis(300);
+/// A drain test starts only with at least this much queue standing: an
+/// empty queue as it starts says the competitor just backed off (TCP
+/// halving after a loss), not that the queue was ours.
+const DRAIN_TEST_QUEUE: Duration = Duration::from_millis(50);
 /// Stepping aside means sending at this fraction of the delivered rate.
 const DRAIN_TEST_FACTOR: f64 = 0.5;
 
@@ -28,23 +35,58 @@ const DRAIN_TEST_FACTOR: f64 = 0.5;
 pub(super) enum DrainTest {
     Idle,
     Due(Instant),
-    Running { until: Instant, restore: f64 },
+    Running {
+        /// When the step aside ends.
+        until: Instant,
+        /// From when the queue says what stepping aside did: packets sent
+        /// before it, still queued, say nothing.
+        judge_from: Instant,
+        restore: f64,
+    },
 }
 
 impl RateControl {
+    /// Whether the standing queue is a loss-based flow's (in delay mode).
+    ///
+    /// Our own queue, and that of delay-based flows like us, falls within a
+    /// response time of the cuts it causes. A loss-based flow fills the
+    /// queue until it overflows, whatever we do. So: a queue standing above
+    /// the mark for [`ControlTuning::competing_after`], twice the mark deep
+    /// now and half a second to a second ago, not lower now than then, while
+    /// our target fell to [`ControlTuning::competing_fall`] of what it was
+    /// when the queue rose. Two delay-based flows settling on the same
+    /// bottleneck hold it near the mark, or drain it, or take seconds to
+    /// trade that much rate.
+    ///
+    /// [`ControlTuning::competing_after`]: super::ControlTuning::competing_after
+    /// [`ControlTuning::competing_fall`]: super::ControlTuning::competing_fall
+    fn competitor_found(&mut self, queue: Duration, now: Instant) -> bool {
+        let mark = self.queue_high();
+        let Some(since) = self.high_since.filter(|_| queue > mark) else {
+            self.high_since = (queue > mark).then_some(now);
+            self.target_at_rise = self.target;
+            return false;
+        };
+        let deep = mark.saturating_mul(2);
+        let persistent = now >= since + self.tuning.competing_after;
+        let not_falling = self
+            .marks
+            .queue_before()
+            .is_some_and(|(t, q)| t >= since && q > deep && queue + QUEUE_GREW >= q);
+        let yielded = self.target <= self.tuning.competing_fall * self.target_at_rise;
+        persistent && queue > deep && not_falling && yielded
+    }
+
     pub(super) fn track_competition(&mut self, queue: Duration, now: Instant) {
         match self.mode {
             Mode::Delay => {
-                if queue > self.queue_high() {
-                    self.high_since.get_or_insert(now);
-                } else {
-                    self.high_since = None;
-                }
-                let persistent = self
-                    .high_since
-                    .is_some_and(|t| now >= t + self.tuning.competing_after);
-                if persistent && self.ineffective_cuts >= self.tuning.competing_cuts {
+                if self.competitor_found(queue, now) {
                     self.mode = Mode::Competing;
+                    // The cuts that yielded to it were in vain and it will
+                    // not yield back: take back a share of the rate held
+                    // before them, rather than climb from the bottom of
+                    // the spiral while it keeps the queue full.
+                    self.target = self.target.max(ENTRY_SHARE * self.marks.recent_max());
                     self.link = None;
                     self.quiet_since = None;
                     self.drain_test = DrainTest::Due(now + DRAIN_TEST_EVERY);
@@ -53,9 +95,11 @@ impl RateControl {
             Mode::Competing => {
                 if queue >= QUEUE_LOW {
                     self.quiet_since = None;
-                } else if let DrainTest::Running { .. } = self.drain_test {
-                    // We stepped aside and the queue emptied: it was ours.
-                    self.leave_competing(now);
+                } else if let DrainTest::Running { judge_from, .. } = self.drain_test {
+                    if now >= judge_from {
+                        // We stepped aside and the queue emptied: it was ours.
+                        self.leave_competing(now);
+                    }
                 } else if now >= *self.quiet_since.get_or_insert(now) + self.tuning.competing_quiet
                 {
                     self.leave_competing(now);
@@ -66,17 +110,18 @@ impl RateControl {
 
     pub(super) fn competing_mode(&mut self, s: &Signals, dt: f64, now: Instant) {
         match self.drain_test {
-            DrainTest::Due(at) if now >= at => {
+            DrainTest::Due(at) if now >= at && self.queue >= DRAIN_TEST_QUEUE => {
                 // Step aside briefly: if the queue empties, it was ours.
                 let delivered = s.delivered.map_or(self.target, Bitrate::as_f64);
                 self.drain_test = DrainTest::Running {
                     until: now + s.rtt + DRAIN_TEST_LENGTH,
+                    judge_from: now + s.rtt,
                     restore: self.target,
                 };
                 self.target = self.target.min(delivered * DRAIN_TEST_FACTOR);
                 return;
             }
-            DrainTest::Running { until, restore } => {
+            DrainTest::Running { until, restore, .. } => {
                 if now >= until {
                     self.target = restore;
                     self.drain_test = DrainTest::Due(now + DRAIN_TEST_EVERY);
@@ -107,7 +152,6 @@ impl RateControl {
         self.mode = Mode::Delay;
         self.drain_test = DrainTest::Idle;
         self.grow_since = now;
-        self.ineffective_cuts = 0;
         self.high_since = None;
     }
 }

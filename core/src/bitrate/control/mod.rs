@@ -12,11 +12,12 @@
 //!   excursions while new capacity is found within seconds. Below the
 //!   capacity last measured, it climbs back at the fastest rate. Random loss
 //!   without a queue is ignored; only heavy loss cuts.
-//! - **Competing mode**. A queue that keeps growing through several cuts is
-//!   not ours: a loss-based flow (TCP) shares the bottleneck and fills it.
-//!   Yielding to it would starve us, so delay signals are ignored and the
-//!   target follows loss instead, as GCC's loss-based controller does, until
-//!   the queue empties again.
+//! - **Competing mode**. A deep queue that does not fall while our cuts take
+//!   a quarter off the target is not ours: a loss-based flow (TCP) shares
+//!   the bottleneck and fills it. Yielding to it would starve us, so the
+//!   target takes back half of the rate held before those cuts, delay
+//!   signals are ignored, and the target follows loss instead, as GCC's
+//!   loss-based controller does, until the queue empties again.
 
 use super::rate::Bitrate;
 use super::trend::Usage;
@@ -24,10 +25,12 @@ use crate::time::{Duration, Instant};
 
 mod competing;
 mod link;
+mod marks;
 mod tuning;
 
 use competing::DrainTest;
 use link::Link;
+use marks::Marks;
 pub use tuning::ControlTuning;
 
 /// What the controller learns from one feedback report.
@@ -45,7 +48,7 @@ pub(crate) struct Signals {
     pub bursty: bool,
 }
 
-/// A cut counts as ineffective if the queue grew by more than this since it.
+/// A queue within this of an earlier one has not fallen since.
 const QUEUE_GREW: Duration = Duration::from_millis(5);
 /// The two-packet standing-queue mark is capped at this.
 const QUEUE_HIGH_CAP: Duration = Duration::from_millis(60);
@@ -89,10 +92,9 @@ pub(crate) struct RateControl {
     last_update: Option<Instant>,
     last_cut: Option<Instant>,
     grow_since: Instant,
-    /// The queue when the last cut was made.
-    queue_at_cut: Duration,
-    /// Cuts in a row after which the queue kept growing.
-    ineffective_cuts: u32,
+    /// The target when the queue last rose above the standing-queue mark.
+    target_at_rise: f64,
+    marks: Marks,
     /// In competing mode, since when the queue has been low.
     quiet_since: Option<Instant>,
     /// Since when the queue has stayed above the standing-queue mark.
@@ -126,8 +128,8 @@ impl RateControl {
             last_update: None,
             last_cut: None,
             grow_since: now,
-            queue_at_cut: Duration::ZERO,
-            ineffective_cuts: 0,
+            target_at_rise: start.as_f64(),
+            marks: Marks::default(),
             quiet_since: None,
             high_since: None,
             drain_test: DrainTest::Idle,
@@ -167,7 +169,6 @@ impl RateControl {
     /// nothing about a competing flow.
     pub fn outage_ended(&mut self) {
         self.high_since = None;
-        self.ineffective_cuts = 0;
     }
 
     /// Digests one feedback report.
@@ -179,12 +180,14 @@ impl RateControl {
         let queue = s.queue.unwrap_or(Duration::ZERO);
         self.prev_queue = self.queue;
         self.queue = queue;
+        self.marks.queue(queue, now);
         self.track_competition(queue, now);
         match self.mode {
             Mode::Delay => self.delay_mode(s, queue, dt, now),
             Mode::Competing => self.competing_mode(s, dt, now),
         }
         self.clamp();
+        self.marks.target(self.target, now);
     }
 
     fn delay_mode(&mut self, s: &Signals, queue: Duration, dt: f64, now: Instant) {
@@ -321,12 +324,6 @@ impl RateControl {
 
     fn cut_to(&mut self, rate: f64, now: Instant) {
         self.seeking_since = None;
-        if self.last_cut.is_some() && self.queue > self.queue_at_cut + QUEUE_GREW {
-            self.ineffective_cuts = self.ineffective_cuts.saturating_add(1);
-        } else {
-            self.ineffective_cuts = 0;
-        }
-        self.queue_at_cut = self.queue;
         self.target = self.target.min(rate);
         self.last_cut = Some(now);
         self.grow_since = now;

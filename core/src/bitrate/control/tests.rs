@@ -138,8 +138,8 @@ fn heavy_loss_cuts_by_half_of_it_once_a_second_even_with_no_queue() {
 }
 
 /// A controller whose cuts leave a growing queue (a loss-based flow fills
-/// it) until it takes the queue for a competitor's.
-fn competing() -> RateControl {
+/// it) until it takes the queue for a competitor's; and when it did, in ms.
+fn competing_at() -> (RateControl, u64) {
     let mut c = at_2_mbps();
     let mut t = 0;
     while c.mode() != Mode::Competing {
@@ -147,7 +147,126 @@ fn competing() -> RateControl {
         reports(&mut c, t, 50, 0.0, |t| 40 + t / 10);
         t += 50;
     }
-    c
+    (c, t)
+}
+
+fn competing() -> RateControl {
+    competing_at().0
+}
+
+#[test]
+fn a_queue_that_keeps_rising_through_our_cuts_is_a_competitors() {
+    // 2 Mbit/s held for 3 s; then a TCP-like flow starts: its slow start
+    // overshoots to 250 ms, it backs off to 70, and from there its queue
+    // rises by 25 ms a second, whatever we do.
+    let mut c = at_2_mbps();
+    reports(&mut c, 0, 3_000, 0.0, |_| 0);
+    let tcp = |t: u64| match t {
+        ..3_500 => 250,
+        _ => 70 + (t - 3_500) / 40,
+    };
+    let mut t = 3_000;
+    let mut lowest = f64::MAX;
+    while c.mode() != Mode::Competing {
+        assert!(t < 9_000, "still yielding at {} bit/s", c.target().bps());
+        reports(&mut c, t, 50, 0.0, tcp);
+        lowest = lowest.min(c.target().as_f64());
+        t += 50;
+    }
+    // Found within four seconds, after cutting deep in vain...
+    assert!(t <= 7_000, "found after {} ms", t - 3_000);
+    assert!(lowest < 500_000.0, "lowest {lowest}");
+    // ...it takes back half of the rate it held before.
+    assert!(c.target().bps() >= 1_000_000, "{}", c.target().bps());
+}
+
+#[test]
+fn our_own_queue_draining_after_a_drop_is_not_a_competitors() {
+    // Capacity fell: a deep queue, which our cuts drain by 40 ms a second
+    // (slowly: they are sized to the delivered rate, which lags).
+    let mut c = at_2_mbps();
+    reports(&mut c, 0, 1_000, 0.0, |_| 0);
+    reports(&mut c, 1_000, 5_000, 0.0, |t| {
+        250u64.saturating_sub((t - 1_000) / 25)
+    });
+    assert_eq!(c.mode(), Mode::Delay);
+}
+
+#[test]
+fn a_queue_held_just_over_the_mark_is_not_a_competitors() {
+    // Two delay-based flows trading rate: a queue over the 20 ms mark but
+    // not twice as deep, steady for seconds while our target falls.
+    let mut c = at_2_mbps();
+    reports(&mut c, 0, 10_000, 0.0, |t| 35 + t / 50 % 4);
+    assert!(c.target().bps() < 1_500_000, "{}", c.target().bps());
+    assert_eq!(c.mode(), Mode::Delay);
+}
+
+#[test]
+fn a_queue_our_small_cuts_do_not_drain_is_not_yet_a_competitors() {
+    // Another delay-based flow grows into a deep queue while ours, already
+    // under what it delivers, hardly cuts: seconds of that are two flows
+    // trading rate, not a loss-based one filling the queue.
+    let mut c = at_2_mbps();
+    let mut t = 0;
+    while t < 4_000 {
+        let target = c.target().bps();
+        let s = report(Usage::Normal, 60 + t / 400, target + target / 8);
+        c.update(&s, Instant::from_millis(t));
+        t += 50;
+    }
+    assert!(c.target().bps() > 1_500_000, "{}", c.target().bps());
+    assert_eq!(c.mode(), Mode::Delay);
+}
+
+/// Reports from `from` ms until a drain test has stepped aside (the target
+/// falls to half of what is delivered), with a 200 ms queue; returns when.
+fn until_stepped_aside(c: &mut RateControl, from: u64) -> u64 {
+    let mut t = from;
+    loop {
+        let before = c.target().as_f64();
+        reports(c, t, 50, 0.0, |_| 200);
+        t += 50;
+        if c.target().as_f64() < 0.6 * before {
+            return t;
+        }
+        assert!(t < from + 10_000, "no drain test");
+    }
+}
+
+#[test]
+fn a_drain_test_leaves_competing_mode_only_if_our_stepping_aside_emptied_the_queue() {
+    // The queue empties a round trip into the step aside and stays empty:
+    // it was ours.
+    let (mut c, t) = competing_at();
+    let t = until_stepped_aside(&mut c, t);
+    reports(&mut c, t, 100, 0.0, |_| 150);
+    reports(&mut c, t + 100, 300, 0.0, |_| 2);
+    assert_eq!(c.mode(), Mode::Delay);
+    // The competitor backs off (TCP halving) just as we step aside: the
+    // queue empties before a round trip has passed, then fills again.
+    // (Reports come every 50 ms; a round trip is 100 ms.)
+    let (mut c, t) = competing_at();
+    let t = until_stepped_aside(&mut c, t);
+    reports(&mut c, t, 50, 0.0, |_| 2);
+    reports(&mut c, t + 50, 2_000, 0.0, |_| 100);
+    assert_eq!(c.mode(), Mode::Competing);
+}
+
+#[test]
+fn no_drain_test_starts_while_the_competitor_has_just_emptied_the_queue() {
+    // The test is due 8 s after competing mode began; from then the queue
+    // is empty for a second (TCP backed off), then fills again.
+    // (`competing_at` returns the time of the report after the one that
+    // began it.)
+    let (mut c, t) = competing_at();
+    let due = t - 50 + 8_000;
+    reports(&mut c, t, due - 100 - t, 0.0, |_| 200);
+    let held = c.target().bps();
+    reports(&mut c, due - 100, 1_000, 0.0, |_| 2);
+    // No step aside, and the empty queue did not end competing mode.
+    assert!(c.target().bps() >= held, "{} < {held}", c.target().bps());
+    assert_eq!(c.mode(), Mode::Competing);
 }
 
 #[test]

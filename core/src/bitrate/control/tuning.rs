@@ -29,13 +29,13 @@ pub struct ControlTuning {
     pub delivered_headroom: f64,
     /// Loss above this fraction cuts the target even without a queue.
     pub heavy_loss: f64,
-    /// A queue above the standing-queue mark for `competing_after`, through
-    /// `competing_cuts` cuts in a row after each of which it still grew,
-    /// means that a loss-based flow competes: our own queue shrinks once we
-    /// cut, a competitor's keeps growing.
+    /// A queue above the standing-queue mark for this long, twice the mark
+    /// deep and not falling, while our target fell to `competing_fall` of
+    /// what it was when the queue rose, means that a loss-based flow
+    /// competes: our own queue falls once we cut, a competitor's does not.
     pub competing_after: Duration,
     /// See `competing_after`.
-    pub competing_cuts: u32,
+    pub competing_fall: f64,
     /// In competing mode, a queue below 10 ms for this long means the
     /// competitor left.
     pub competing_quiet: Duration,
@@ -55,7 +55,7 @@ impl Default for ControlTuning {
             delivered_headroom: 1.5,
             heavy_loss: 0.2,
             competing_after: Duration::from_secs(2),
-            competing_cuts: 2,
+            competing_fall: 0.75,
             competing_quiet: Duration::from_secs(3),
         }
     }
