@@ -214,13 +214,17 @@ impl Estimator {
                 None => sample,
                 Some(r) => Duration::from_micros((r.as_micros() * 7 + sample.as_micros()) / 8),
             });
+            let delivered = self.acked.rate(self.config.delivered_window.as_micros());
             let signals = Signals {
                 usage: self.trend.usage(),
                 queue: self.queue.queue(),
-                delivered: self.acked.rate(self.config.delivered_window.as_micros()),
+                delivered,
+                // Too few packets in the shorter window at a low rate: the
+                // longer one is the best measure there is of a fall.
                 delivered_recent: self
                     .acked
-                    .rate(self.config.delivered_window.as_micros() / 2),
+                    .rate(self.config.delivered_window.as_micros() / 2)
+                    .or(delivered),
                 loss: self.loss.ratio(now),
                 rtt: self.rtt.unwrap_or(RTT_CAP),
                 app_limited: self.app_limited,

@@ -59,6 +59,22 @@ fn follows_capacity_steps_down_and_up() {
 }
 
 #[test]
+fn follows_a_deep_drop_to_a_low_rate_within_half_a_second() {
+    // 2.5 to 0.3 Mbit/s: at the new rate a shorter delivery window holds
+    // too few packets to measure, and the fall must be followed anyway.
+    let link = Link {
+        steps: std::vec![(0, 2_500_000), (20_000_000, 300_000)],
+        ..Link::constant(0)
+    };
+    let run = link.run(&mut estimator(), 25);
+    let down = run
+        .first_after(20.0, |s| s.target <= 300_000)
+        .unwrap_or(f64::MAX);
+    std::println!("2.5 to 0.3 Mbit/s: target under the new capacity after {down:.2} s");
+    assert!(down <= 0.45, "target under 0.3 Mbit/s after {down} s");
+}
+
+#[test]
 fn random_loss_without_a_queue_keeps_most_of_the_capacity() {
     let link = Link {
         loss: 0.05,
