@@ -46,8 +46,9 @@ impl Region {
         r
     }
 
-    /// Makes this region what [`Region::new`] would, in place (a region is
-    /// large; moving one costs more than computing it).
+    /// Makes this region all models whose offset lies in `reference` (taken
+    /// at x = 0) and whose drift lies within `±max_rate` µs/s, in place (a
+    /// region is large; moving one costs more than computing it).
     pub(crate) fn reset(&mut self, reference: Strip, max_rate: f64) {
         self.vertices.clear();
         for (a, b) in [

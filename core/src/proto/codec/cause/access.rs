@@ -1,6 +1,6 @@
 //! [`Tracked`] around the format's sequence, map and enum accessors: what
 //! they fail to read is the format's fault, and each element, key, value or
-//! variant is read through a [`Seed`](super::Seed) that notes refusals.
+//! variant is read through a [`super::Seed`] that notes refusals.
 
 use serde::de::{DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
 
