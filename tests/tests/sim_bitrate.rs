@@ -214,6 +214,8 @@ fn layer_figures_of_a_hand_made_allocator_trace() {
         // The step to 0.3 Mbit/s: fits again (250 kbit/s) 300 ms later; the
         // pause is right, the lowest layers (400 kbit/s) do not fit.
         alloc(20.3, [Some(0), Some(0), None]),
+        // A pause of the second track while its lowest layer and the first's
+        // (250 kbit/s) fit.
         alloc(30.0, [Some(0), None, None]),
         // Back at 2 Mbit/s: the settled 1.4 Mbit/s is reached after 2 s.
         alloc(41.0, [Some(0), Some(0), Some(0)]),
@@ -225,7 +227,10 @@ fn layer_figures_of_a_hand_made_allocator_trace() {
     let f = layer_figures(&trace, 13, &capacity, &phases);
     // 15, 15.5, 30, 55 and 55.1 s in 30 judged seconds.
     assert!((f.switches_per_min - 10.0).abs() < 1e-9, "{f:?}");
+    // 55 and 55.1 s; 15 and 15.5 s; 30 s alone.
+    assert_eq!(f.most_switches_10s, 2.0, "{f:?}");
     assert_eq!(f.pauses_while_fitting, 1.0, "{f:?}");
+    assert_eq!(f.track_pauses_while_fitting, 2.0, "{f:?}");
     assert_eq!(f.down_ms, Some(300.0), "{f:?}");
     assert_eq!(f.up_ms, Some(2000.0), "{f:?}");
     // 3 + 3 + 1 + 2 + 3 + 1 switches up.
@@ -261,8 +266,21 @@ fn the_allocator_under_onbeat_never_pauses_while_the_lowest_layers_fit() {
     assert_eq!(l.pauses_while_fitting, 0.0, "{l:?}");
     assert_eq!(l.keyframes_per_up, Some(1.0), "{l:?}");
     assert!(l.switches_per_min <= 6.0, "{l:?}");
+    assert!(l.most_switches_10s <= 1.0, "{l:?}");
     assert!(l.down_ms.is_some() && l.up_ms.is_some(), "{l:?}");
     assert_eq!(a, run(&Scenario::Layers, Sender::Onbeat, 2).unwrap());
+}
+
+/// Seed 97's 0.3 Mbit/s phase holds the two first tracks' lowest layers
+/// (250 kbit/s) within the noise. Fed the pushed-back target, whose dips
+/// follow the bytes in flight packet by packet, the allocator paused and
+/// resumed them six times in 10 s, the main camera among them.
+#[test]
+fn the_allocator_holds_its_layers_through_the_encoders_pushback() {
+    let a = run(&Scenario::Layers, Sender::Onbeat, 97).unwrap();
+    let l = a.figures.layers.expect("layers figures");
+    assert!(l.most_switches_10s <= 1.0, "{l:?}");
+    assert!(l.track_pauses_while_fitting <= 1.0, "{l:?}");
 }
 
 #[test]

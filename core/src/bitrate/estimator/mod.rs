@@ -301,6 +301,16 @@ impl Estimator {
         target.scale(factor).max(self.config.min)
     }
 
+    /// The rate the path carries as the controller judges it, before the
+    /// congestion window's pushback: what a layer allocator should be fed.
+    /// The pushback follows bytes in flight from one packet to the next; a
+    /// layer switch made on it would be undone a report later, and each
+    /// costs the viewer a keyframe (libwebrtc keeps layer choices on its
+    /// stable target for the same reason).
+    pub fn available(&self) -> Bitrate {
+        self.control.target()
+    }
+
     /// What the pacer should let out (at least the target).
     pub fn pacing_rate(&self) -> Bitrate {
         self.control

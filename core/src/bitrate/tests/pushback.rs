@@ -54,6 +54,11 @@ fn media_piling_up_unreported_pushes_the_encoders_target_back_until_reported() {
         "pushed back from {flowing} to {pushed}"
     );
     assert_eq!(e.pacing_rate(), pacing, "only the encoder's target");
+    assert_eq!(
+        e.available(),
+        flowing,
+        "a layer allocator keeps the controller's rate through the pushback"
+    );
     // The report comes: nothing is in flight any more.
     let late: Vec<PacketResult> = (200..240u64)
         .map(|i| PacketResult {

@@ -58,11 +58,6 @@ impl Allocation {
     }
 }
 
-/// Sum of every track's lowest layer: below it something must pause.
-pub fn lowest_sum_bps() -> u64 {
-    TRACKS.iter().map(|t| t.layers[0]).sum()
-}
-
 /// Sum of every track's top layer.
 pub fn top_sum_bps() -> u64 {
     TRACKS.iter().map(|t| t.layers[2]).sum()

@@ -134,7 +134,8 @@ impl LayeredOnbeat {
         while let Some(outcome) = estimator.poll_probe_result() {
             self.layers.probe_result(outcome.measured, now);
         }
-        self.layers.estimate(estimator.target().bps() as f64, now);
+        self.layers
+            .estimate(estimator.available().bps() as f64, now);
         if let Some(rate) = self.layers.take_probe() {
             estimator.request_probe(rate, now);
         }

@@ -34,7 +34,12 @@ fn fields(f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ("late_in_gap", f.late_in_gap),
         ("score", Some(f.score)),
         ("switches_per_min", l.map(|l| l.switches_per_min)),
+        ("most_switches_10s", l.map(|l| l.most_switches_10s)),
         ("pauses_while_fitting", l.map(|l| l.pauses_while_fitting)),
+        (
+            "track_pauses_while_fitting",
+            l.map(|l| l.track_pauses_while_fitting),
+        ),
         ("down_ms", l.and_then(|l| l.down_ms)),
         ("up_ms", l.and_then(|l| l.up_ms)),
         ("keyframes_per_up", l.and_then(|l| l.keyframes_per_up)),
