@@ -15,6 +15,9 @@
 //! - nothing panics (fuzz builds keep debug assertions, so no overflow);
 //! - the target stays within the configured `[min, max]` and the pacing rate
 //!   is at least the target, in every `Target` output too;
+//! - the rate available to the allocator (the controller's, before the
+//!   pushback) stays within `[min, max]`, at least the target and at most
+//!   the pacing rate;
 //! - probe requests stay within `[min, max]`;
 //! - the allocator never pauses a track while the lowest layers of all its
 //!   tracks fit in the available rate, and the layers it chose fit in it
@@ -113,8 +116,8 @@ pub fn run(data: &[u8]) {
         while let Some(outcome) = est.poll_probe_result() {
             alloc.handle_probe_result(outcome.measured, now);
         }
-        if est.target() != available {
-            available = est.target();
+        if est.available() != available {
+            available = est.available();
             alloc.handle_estimate(available, now);
         }
         // As a shell would: what the tracks could use bounds the probing.
@@ -176,6 +179,12 @@ fn check_estimator(est: &mut Estimator, cfg: &EstimatorConfig) {
         est.target()
     );
     assert!(est.pacing_rate() >= est.target());
+    assert!(
+        within(est.available()),
+        "available {} outside bounds",
+        est.available()
+    );
+    assert!(est.target() <= est.available() && est.pacing_rate() >= est.available());
     while let Some(out) = est.poll_output() {
         match out {
             EstimatorOutput::Target { target, pacing } => {
